@@ -1,0 +1,835 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { JsonRpcErrorCode, McpSessionError } from './errors.js';
+import {
+  acceptsBoth,
+  acceptsEventStream,
+  isJsonContentType,
+  readJsonBody,
+  refusalReason,
+  sendError,
+} from './http.js';
+import {
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+  type JSONRPCResponse,
+  invalidMessageReason,
+  isInitializeRequest,
+  isRequest,
+  isResponse,
+} from './jsonrpc.js';
+import {
+  type AuthInfo,
+  type Clock,
+  type McpServerLike,
+  type McpSessionOptions,
+  type ResolvedOptions,
+  resolveOptions,
+} from './options.js';
+import { type McpSession, sessionView } from './session.js';
+import { SseWriter } from './sse.js';
+import { AttachedStream, PostStream, type StreamContext, acceptsPriming } from './streams.js';
+import { MemoryEventStore, MemoryMessageBus, MemorySessionStore } from './stores/memory.js';
+import {
+  type BusMessage,
+  type EventStore,
+  type MessageBus,
+  type SessionCloseReason,
+  type SessionRecord,
+  type SessionStore,
+  expiryReason,
+  parseEventId,
+} from './stores/types.js';
+import { type MessageExtra, type RequestSink, SessionTransport, type TransportHost } from './transport.js';
+
+/** Protocol revisions of the legacy (session) era that this endpoint serves. */
+export const LEGACY_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'] as const;
+/** Assumed when a client sends no `MCP-Protocol-Version` and nothing else says (SPEC rule 17). */
+const DEFAULT_PROTOCOL_VERSION = '2025-03-26';
+const STANDALONE_STREAM_ID = 'standalone';
+const ALLOW = 'GET, POST, DELETE';
+const EXPIRED_BATCH = 500;
+
+/** Per-request input an adapter passes besides Node's `req` and `res`. */
+export interface HandleRequestOptions {
+  /** The body, when the host framework already parsed it. Read from `req` otherwise. */
+  body?: unknown;
+  /** Authentication from the host's middleware (the SDK's `req.auth` convention). */
+  auth?: AuthInfo;
+}
+
+/** Administration of the sessions, for the host app's own routes. */
+export interface SessionDirectory {
+  /** Every session in the store. */
+  list(): Promise<McpSession[]>;
+  get(id: string): Promise<McpSession | undefined>;
+  /** Ends a session as DELETE would; resolves false when it did not exist. */
+  terminate(id: string): Promise<boolean>;
+  /** Sessions in the store. */
+  count(): Promise<number>;
+  /** Sessions with a live server on this process. */
+  readonly liveCount: number;
+}
+
+/** The framework-free MCP endpoint. Adapters call {@link McpSessionEndpoint.handleRequest}. */
+export interface McpSessionEndpoint {
+  /** Serves one HTTP request to the MCP path. Never throws: every failure is answered. */
+  handleRequest(req: IncomingMessage, res: ServerResponse, options?: HandleRequestOptions): Promise<void>;
+  readonly sessions: SessionDirectory;
+  /** This process's id among those sharing the stores. */
+  readonly nodeId: string;
+  /** Runs the lifecycle sweeper once: idle and expired sessions end, unused servers hibernate. */
+  sweep(): Promise<void>;
+  /** Ends every stream with a retry hint, closes every server and timer. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the endpoint. Options are validated here: a bad option throws an
+ * {@link McpSessionError} naming it.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { McpServer } from '@modelcontextprotocol/server';
+ * import { createMcpSessionEndpoint } from '@x/mcp-session-core';
+ *
+ * const endpoint = createMcpSessionEndpoint({
+ *   server: () => new McpServer({ name: 'demo', version: '1.0.0' }),
+ * });
+ * createServer((req, res) => void endpoint.handleRequest(req, res)).listen(3000, '127.0.0.1');
+ * ```
+ */
+export function createMcpSessionEndpoint(options: McpSessionOptions): McpSessionEndpoint {
+  return new Endpoint(resolveOptions(options));
+}
+
+/** One session's server on this process. */
+interface LiveSession {
+  record: SessionRecord;
+  readonly session: McpSession;
+  readonly server: McpServerLike;
+  readonly transport: SessionTransport;
+  /** Last use on this process (for hibernation). */
+  lastUsedAt: number;
+  readonly postStreams: Set<PostStream>;
+}
+
+type PendingLive = Promise<LiveSession>;
+
+function viewOf(record: SessionRecord): McpSession {
+  return sessionView(() => record);
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * The v2 SDK reads `request` (a web `Request`) eagerly on every message; building one costs more
+ * than the rest of the request. This view offers what handlers read, built on first use.
+ */
+class HttpRequestView {
+  readonly method: string;
+  readonly url: string;
+  readonly #req: IncomingMessage;
+  #headers: Headers | undefined;
+
+  constructor(req: IncomingMessage) {
+    this.#req = req;
+    this.method = req.method ?? 'POST';
+    this.url = `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`;
+  }
+
+  get headers(): Headers {
+    if (this.#headers === undefined) {
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(this.#req.headers)) {
+        if (value === undefined) continue;
+        if (Array.isArray(value)) for (const item of value) headers.append(name, item);
+        else headers.set(name, value);
+      }
+      this.#headers = headers;
+    }
+    return this.#headers;
+  }
+}
+
+class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
+  readonly nodeId: string;
+  readonly sessions: SessionDirectory;
+  readonly eventStore: EventStore | null;
+  readonly retryIntervalMs: number;
+  readonly maxStreamDurationMs: number | undefined;
+
+  readonly #options: ResolvedOptions;
+  readonly #clock: Clock;
+  readonly #store: SessionStore;
+  readonly #ownsStore: boolean;
+  readonly #bus: MessageBus;
+  readonly #lives = new Map<string, LiveSession>();
+  readonly #creating = new Map<string, PendingLive>();
+  /** SSE POST streams on this process, by stream id, so a resumption can take one over. */
+  readonly #postStreams = new Map<string, PostStream>();
+  readonly #attached = new Map<string, Set<AttachedStream>>();
+  readonly #sessionSubscriptions = new Map<string, Promise<() => unknown>>();
+  readonly #writers = new Set<SseWriter>();
+  readonly #ready: Promise<void>;
+  readonly #unsubscribe: Array<() => unknown> = [];
+  #sweeper: NodeJS.Timeout | undefined;
+  #keepAlive: NodeJS.Timeout | undefined;
+  #sweeping: Promise<void> | undefined;
+  #outgoingSeq = 0;
+  #holderSeq = 0;
+  #closed = false;
+
+  constructor(options: ResolvedOptions) {
+    this.#options = options;
+    this.#clock = options.clock ?? Date;
+    this.nodeId = options.nodeId ?? randomBytes(6).toString('base64url');
+    this.#ownsStore = options.sessionStore === undefined;
+    this.#store = options.sessionStore ?? new MemorySessionStore();
+    this.eventStore =
+      options.eventStore === undefined ? new MemoryEventStore({ maxEventsPerStream: options.maxEventsPerStream }) : options.eventStore;
+    this.#bus = options.messageBus ?? new MemoryMessageBus();
+    this.retryIntervalMs = options.retryIntervalMs;
+    this.maxStreamDurationMs = options.maxStreamDurationMs;
+    this.sessions = this.#directory();
+    this.#ready = this.#subscribe();
+    this.#ready.catch((error: unknown) => this.reportError(error));
+    this.#sweeper = setInterval(() => void this.sweep(), options.sweepIntervalMs);
+    this.#sweeper.unref();
+    if (options.keepAliveIntervalMs > 0) {
+      this.#keepAlive = setInterval(() => {
+        for (const writer of this.#writers) writer.comment('keep-alive');
+      }, options.keepAliveIntervalMs);
+      this.#keepAlive.unref();
+    }
+  }
+
+  // ---- HTTP ------------------------------------------------------------------------------
+
+  async handleRequest(req: IncomingMessage, res: ServerResponse, options: HandleRequestOptions = {}): Promise<void> {
+    try {
+      if (this.#closed) {
+        sendError(res, 503, JsonRpcErrorCode.ServerError, 'Service Unavailable: the MCP endpoint is shutting down', {
+          'retry-after': '1',
+        });
+        return;
+      }
+      const refusal = refusalReason(req, this.#options.allowedHosts, this.#options.allowedOrigins);
+      if (refusal !== undefined) {
+        sendError(res, 403, JsonRpcErrorCode.ServerError, refusal);
+        return;
+      }
+      await this.#ready;
+      switch (req.method) {
+        case 'POST':
+          return await this.#post(req, res, options);
+        case 'GET':
+          return await this.#get(req, res, options);
+        case 'DELETE':
+          return await this.#delete(req, res, options);
+        default:
+          sendError(res, 405, JsonRpcErrorCode.ServerError, `Method Not Allowed: use ${ALLOW}`, { allow: ALLOW });
+      }
+    } catch (error) {
+      this.reportError(error);
+      sendError(res, 500, JsonRpcErrorCode.InternalError, 'Internal error');
+    }
+  }
+
+  async #post(req: IncomingMessage, res: ServerResponse, options: HandleRequestOptions): Promise<void> {
+    if (!acceptsBoth(headerValue(req, 'accept'))) {
+      return sendError(
+        res,
+        406,
+        JsonRpcErrorCode.ServerError,
+        'Not Acceptable: the client must accept both application/json and text/event-stream',
+      );
+    }
+    if (!isJsonContentType(headerValue(req, 'content-type'))) {
+      return sendError(res, 415, JsonRpcErrorCode.ServerError, 'Unsupported Media Type: Content-Type must be application/json');
+    }
+    let body = options.body;
+    if (body === undefined) {
+      const read = await readJsonBody(req, this.#options.maxBodyBytes);
+      if (!read.ok) return sendError(res, read.status, read.code, read.message);
+      body = read.value;
+    }
+    const batch = Array.isArray(body);
+    const messages = (batch ? body : [body]) as unknown[];
+    if (messages.length === 0) {
+      return sendError(res, 400, JsonRpcErrorCode.InvalidRequest, 'Invalid Request: an empty batch');
+    }
+    for (const message of messages) {
+      const reason = invalidMessageReason(message);
+      if (reason !== undefined) return sendError(res, 400, JsonRpcErrorCode.InvalidRequest, `Invalid Request: ${reason}`);
+    }
+    const valid = messages as JSONRPCMessage[];
+    const sessionId = headerValue(req, 'mcp-session-id');
+    const initialize = valid.find(isInitializeRequest);
+    if (initialize !== undefined) {
+      if (batch) {
+        return sendError(res, 400, JsonRpcErrorCode.InvalidRequest, 'Invalid Request: initialize must not be part of a batch');
+      }
+      if (sessionId !== undefined) {
+        return sendError(res, 400, JsonRpcErrorCode.InvalidRequest, 'Invalid Request: the session is already initialized');
+      }
+      return this.#initialize(req, res, initialize, options.auth);
+    }
+    const access = await this.#access(req, res, sessionId, options.auth, valid.some(isRequest));
+    if (access === undefined) return;
+    const { record, protocolVersion } = access;
+    if (batch && protocolVersion !== '2025-03-26') {
+      return sendError(res, 400, JsonRpcErrorCode.InvalidRequest, `Invalid Request: batches are not supported in protocol ${protocolVersion}`);
+    }
+
+    const requests: JSONRPCRequest[] = [];
+    let live: LiveSession | undefined;
+    const extra = this.#extra(req, options.auth);
+    for (const message of valid) {
+      if (isResponse(message)) {
+        this.#routeClientResponse(record.id, message);
+        continue;
+      }
+      live ??= await this.#live(record);
+      if (isRequest(message)) requests.push(message);
+      else live.transport.receive(message, extra);
+    }
+    if (live === undefined || requests.length === 0) {
+      res.writeHead(202).end();
+      return;
+    }
+    const stream = this.#openPostStream(res, live, protocolVersion, requests, batch);
+    extra.closeSSEStream = () => stream.detach();
+    for (const request of requests) live.transport.receive(request, extra, stream);
+  }
+
+  async #initialize(req: IncomingMessage, res: ServerResponse, request: JSONRPCRequest, auth: AuthInfo | undefined): Promise<void> {
+    if (!(await this.#makeRoom(res))) return;
+    const now = this.#clock.now();
+    const params = request.params ?? {};
+    const requested = typeof params.protocolVersion === 'string' ? params.protocolVersion : DEFAULT_PROTOCOL_VERSION;
+    const record: SessionRecord = {
+      id: randomBytes(16).toString('base64url'),
+      protocolVersion: requested,
+      initialize: { id: request.id, params },
+      principal: this.#principal(auth, req),
+      createdAt: now,
+      lastActiveAt: now,
+      requestCount: 1,
+      idleTimeoutMs: this.#options.idleTimeoutMs,
+    };
+    if (this.#options.maxLifetimeMs !== undefined) record.expiresAt = now + this.#options.maxLifetimeMs;
+
+    let live: LiveSession;
+    try {
+      live = await this.#build(record);
+    } catch (error) {
+      this.reportError(error);
+      return sendError(res, 500, JsonRpcErrorCode.InternalError, 'Internal error: the MCP server could not be created');
+    }
+    const stream = this.#openPostStream(res, live, requested, [request], false);
+    const sink: RequestSink = {
+      acceptsRelated: stream.acceptsRelated,
+      send: (message) => stream.send(message),
+      respond: async (response) => {
+        if ('result' in response && !this.#closed) {
+          const negotiated = response.result.protocolVersion;
+          if (typeof negotiated === 'string') record.protocolVersion = negotiated;
+          try {
+            await this.#store.create(record);
+            this.#lives.set(record.id, live);
+            await this.#options.onSessionCreated?.(live.session);
+          } catch (error) {
+            this.reportError(error);
+            stream.sessionHeader = undefined;
+            stream.respond({ jsonrpc: '2.0', id: response.id, error: { code: JsonRpcErrorCode.InternalError, message: 'Internal error: the session could not be stored' } });
+            await this.#dispose(live);
+            return;
+          }
+        } else {
+          stream.sessionHeader = undefined;
+          void this.#dispose(live);
+        }
+        stream.respond(response);
+      },
+    };
+    const extra = this.#extra(req, auth);
+    live.transport.receive(request, extra, sink);
+  }
+
+  async #get(req: IncomingMessage, res: ServerResponse, options: HandleRequestOptions): Promise<void> {
+    if (!acceptsEventStream(headerValue(req, 'accept'))) {
+      return sendError(res, 406, JsonRpcErrorCode.ServerError, 'Not Acceptable: the client must accept text/event-stream');
+    }
+    const access = await this.#access(req, res, headerValue(req, 'mcp-session-id'), options.auth, false);
+    if (access === undefined) return;
+    const { record, protocolVersion } = access;
+    const lastEventId = headerValue(req, 'last-event-id');
+    const store = this.eventStore;
+    const holder = `${this.nodeId}:${++this.#holderSeq}`;
+
+    if (lastEventId !== undefined && store !== null) {
+      const parsed = parseEventId(lastEventId);
+      const known = parsed === undefined ? undefined : await store.replayAfter(record.id, lastEventId);
+      if (parsed === undefined || known === undefined) {
+        return sendError(res, 400, JsonRpcErrorCode.ServerError, 'Bad Request: unknown Last-Event-ID for this session');
+      }
+      const stream = new AttachedStream({
+        sessionId: record.id,
+        streamId: parsed.streamId,
+        holder,
+        writer: new SseWriter(res, record.id),
+        lastSequence: parsed.sequence,
+        endOnResponse: parsed.streamId !== STANDALONE_STREAM_ID,
+      });
+      // Listen first, then read the log again: an event stored in between is buffered, not lost.
+      await this.#attach(stream);
+      this.#takeOver(record.id, parsed.streamId, holder);
+      const replay = (await store.replayAfter(record.id, lastEventId)) ?? known;
+      stream.replay(replay.events);
+      return;
+    }
+
+    const writer = new SseWriter(res, record.id);
+    let lastSequence = 0;
+    if (store !== null && acceptsPriming(protocolVersion)) {
+      const primingId = await store.append(record.id, STANDALONE_STREAM_ID, null);
+      lastSequence = parseEventId(primingId)?.sequence ?? 0;
+      writer.prime(primingId, this.retryIntervalMs);
+    }
+    const stream = new AttachedStream({
+      sessionId: record.id,
+      streamId: STANDALONE_STREAM_ID,
+      holder,
+      writer,
+      lastSequence,
+      endOnResponse: false,
+    });
+    await this.#attach(stream);
+    this.#takeOver(record.id, STANDALONE_STREAM_ID, holder);
+    stream.replay([]);
+  }
+
+  async #delete(req: IncomingMessage, res: ServerResponse, options: HandleRequestOptions): Promise<void> {
+    const sessionId = headerValue(req, 'mcp-session-id');
+    if (sessionId === undefined) {
+      return sendError(res, 400, JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required');
+    }
+    const versionError = this.#versionError(req);
+    if (versionError !== undefined) return sendError(res, 400, JsonRpcErrorCode.ServerError, versionError);
+    const record = await this.#store.get(sessionId, this.#clock.now());
+    if (record === undefined || record.principal !== this.#principal(options.auth, req) || !(await this.#end(record, 'deleted'))) {
+      return sendError(res, 404, JsonRpcErrorCode.SessionNotFound, 'Session not found');
+    }
+    res.writeHead(200).end();
+  }
+
+  /** Checks the session header, the protocol version and the principal; answers 400 or 404 itself. */
+  async #access(
+    req: IncomingMessage,
+    res: ServerResponse,
+    sessionId: string | undefined,
+    auth: AuthInfo | undefined,
+    countRequest: boolean,
+  ): Promise<{ record: SessionRecord; protocolVersion: string } | undefined> {
+    if (sessionId === undefined) {
+      sendError(res, 400, JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required');
+      return undefined;
+    }
+    const versionError = this.#versionError(req);
+    if (versionError !== undefined) {
+      sendError(res, 400, JsonRpcErrorCode.ServerError, versionError);
+      return undefined;
+    }
+    const now = this.#clock.now();
+    const record = await this.#store.touch(sessionId, now, { principal: this.#principal(auth, req), countRequest });
+    if (record === undefined) {
+      // Unknown, ended, or bound to another principal: all look the same from outside.
+      sendError(res, 404, JsonRpcErrorCode.SessionNotFound, 'Session not found');
+      return undefined;
+    }
+    const live = this.#lives.get(sessionId);
+    if (live !== undefined) {
+      live.record = record;
+      live.lastUsedAt = now;
+    }
+    return { record, protocolVersion: headerValue(req, 'mcp-protocol-version') ?? record.protocolVersion };
+  }
+
+  #versionError(req: IncomingMessage): string | undefined {
+    const version = headerValue(req, 'mcp-protocol-version');
+    if (version === undefined || (LEGACY_PROTOCOL_VERSIONS as readonly string[]).includes(version)) return undefined;
+    return `Bad Request: unsupported protocol version ${version} (supported: ${LEGACY_PROTOCOL_VERSIONS.join(', ')})`;
+  }
+
+  #principal(auth: AuthInfo | undefined, req: IncomingMessage): string | undefined {
+    if (this.#options.principal !== undefined) return this.#options.principal(auth, req);
+    if (auth === undefined) return undefined;
+    const subject = auth.extra?.sub;
+    return typeof subject === 'string' ? `${auth.clientId}:${subject}` : auth.clientId;
+  }
+
+  #extra(req: IncomingMessage, auth: AuthInfo | undefined): MessageExtra {
+    const extra: MessageExtra = { requestInfo: { headers: req.headers }, request: new HttpRequestView(req) };
+    if (auth !== undefined) extra.authInfo = auth;
+    return extra;
+  }
+
+  /** Makes room for a new session under `maxSessions`; answers 503 itself when it cannot. */
+  async #makeRoom(res: ServerResponse): Promise<boolean> {
+    const max = this.#options.maxSessions;
+    if (max === undefined || (await this.#store.count()) < max) return true;
+    if (this.#options.onMaxSessions === 'evict-lru') {
+      for (const candidate of await this.#store.leastRecentlyActive(16)) {
+        const live = this.#lives.get(candidate.id);
+        const busy = this.#attached.has(candidate.id) || (live !== undefined && live.transport.pendingRequests > 0);
+        if (!busy && (await this.#end(candidate, 'evicted'))) return true;
+      }
+    }
+    sendError(res, 503, JsonRpcErrorCode.ServerError, 'Service Unavailable: too many sessions', {
+      'retry-after': String(Math.ceil(this.#options.sweepIntervalMs / 1000)),
+    });
+    return false;
+  }
+
+  // ---- live sessions -----------------------------------------------------------------------
+
+  #openPostStream(
+    res: ServerResponse,
+    live: LiveSession,
+    protocolVersion: string,
+    requests: JSONRPCRequest[],
+    batch: boolean,
+  ): PostStream {
+    const stream = new PostStream(this, res, {
+      sessionId: live.record.id,
+      streamId: randomBytes(12).toString('base64url'),
+      mode: this.#options.responseMode,
+      protocolVersion,
+      requestIds: requests.map((request) => request.id),
+      batch,
+    });
+    live.postStreams.add(stream);
+    return stream;
+  }
+
+  /** The live server of a session on this process, rebuilt from the record when there is none. */
+  #live(record: SessionRecord): Promise<LiveSession> | LiveSession {
+    const live = this.#lives.get(record.id);
+    if (live !== undefined) return live;
+    let pending = this.#creating.get(record.id);
+    if (pending === undefined) {
+      pending = this.#rehydrate(record).finally(() => this.#creating.delete(record.id));
+      this.#creating.set(record.id, pending);
+    }
+    return pending;
+  }
+
+  async #rehydrate(record: SessionRecord): Promise<LiveSession> {
+    const live = await this.#build(record);
+    try {
+      await live.transport.replayInitialize(record.initialize.params);
+    } catch (error) {
+      await this.#dispose(live);
+      throw new McpSessionError('ERR_MCP_SESSION_REHYDRATE', `session ${record.id} could not be rehydrated`, { cause: error });
+    }
+    this.#lives.set(record.id, live);
+    return live;
+  }
+
+  async #build(record: SessionRecord): Promise<LiveSession> {
+    const transport = new SessionTransport(record.id, this);
+    const live: LiveSession = {
+      record,
+      session: sessionView(() => live.record),
+      server: undefined as unknown as McpServerLike,
+      transport,
+      lastUsedAt: this.#clock.now(),
+      postStreams: new Set(),
+    };
+    let server: McpServerLike;
+    try {
+      server = await this.#options.server(live.session);
+    } catch (error) {
+      throw new McpSessionError('ERR_MCP_SESSION_FACTORY', 'the server factory threw', { cause: error });
+    }
+    (live as { server: McpServerLike }).server = server;
+    await (server as unknown as { connect(transport: SessionTransport): Promise<void> }).connect(transport);
+    return live;
+  }
+
+  /** Drops the live server of a session on this process; the session itself stays. */
+  async #dispose(live: LiveSession, retryMs?: number): Promise<void> {
+    if (this.#lives.get(live.record.id) === live) this.#lives.delete(live.record.id);
+    for (const stream of live.postStreams) stream.abort(retryMs);
+    live.postStreams.clear();
+    await live.transport.close();
+    try {
+      await live.server.close();
+    } catch (error) {
+      this.reportError(error);
+    }
+  }
+
+  /** Ends a session everywhere. True for the one caller that ended it. */
+  async #end(record: SessionRecord, reason: SessionCloseReason): Promise<boolean> {
+    if (!(await this.#store.delete(record.id))) return false;
+    await this.#ended(record, reason);
+    return true;
+  }
+
+  /** Releases what a session that is gone from the store still holds, here and on every process. */
+  async #ended(record: SessionRecord, reason: SessionCloseReason): Promise<void> {
+    await this.#closeLocal(record.id);
+    try {
+      await this.eventStore?.deleteSession(record.id);
+      await this.#bus.publish('mcp:control', { kind: 'terminated', sessionId: record.id });
+    } catch (error) {
+      this.reportError(error);
+    }
+    try {
+      await this.#options.onSessionClosed?.(viewOf(record), reason);
+    } catch (error) {
+      this.reportError(error);
+    }
+  }
+
+  async #closeLocal(sessionId: string, retryMs?: number): Promise<void> {
+    const streams = this.#attached.get(sessionId);
+    if (streams !== undefined) for (const stream of [...streams]) stream.writer.end(retryMs);
+    const live = this.#lives.get(sessionId);
+    if (live !== undefined) await this.#dispose(live, retryMs);
+  }
+
+  // ---- routing between streams and processes ----------------------------------------------------
+
+  nextOutgoingId(): string {
+    return `${this.nodeId}~${++this.#outgoingSeq}`;
+  }
+
+  sendStandalone(sessionId: string, message: JSONRPCMessage): void {
+    const store = this.eventStore;
+    const deliver = (eventId: string | undefined) => {
+      const local = this.#standalone(sessionId);
+      if (local !== undefined) local.deliver(eventId, message);
+      else if (eventId !== undefined) this.publishEvent(sessionId, STANDALONE_STREAM_ID, eventId, message);
+    };
+    if (store === null) return deliver(undefined);
+    try {
+      const eventId = store.append(sessionId, STANDALONE_STREAM_ID, message);
+      if (typeof eventId === 'string') deliver(eventId);
+      else eventId.then(deliver, (error: unknown) => this.reportError(error));
+    } catch (error) {
+      this.reportError(error);
+    }
+  }
+
+  publishEvent(sessionId: string, streamId: string, eventId: string, message: JSONRPCMessage): void {
+    this.#publish(`mcp:session:${sessionId}`, { kind: 'event', sessionId, streamId, eventId, message });
+  }
+
+  #standalone(sessionId: string): AttachedStream | undefined {
+    const streams = this.#attached.get(sessionId);
+    if (streams === undefined) return undefined;
+    for (const stream of streams) if (stream.streamId === STANDALONE_STREAM_ID && stream.writer.open) return stream;
+    return undefined;
+  }
+
+  /** A client's answer to a server-to-client request goes to the process whose server asked. */
+  #routeClientResponse(sessionId: string, response: JSONRPCResponse): void {
+    const id = response.id;
+    if (typeof id !== 'string') return;
+    const tilde = id.lastIndexOf('~');
+    if (tilde <= 0) return;
+    const node = id.slice(0, tilde);
+    if (node === this.nodeId) {
+      this.#lives.get(sessionId)?.transport.receiveResponse(response);
+      return;
+    }
+    this.#publish(`mcp:node:${node}`, { kind: 'client-message', sessionId, message: response });
+  }
+
+  /** A connection took a stream over: every other connection to it, on any process, closes. */
+  #takeOver(sessionId: string, streamId: string, holder: string): void {
+    this.#yieldStream(sessionId, streamId, holder);
+    this.#publish('mcp:control', { kind: 'stream-taken', sessionId, streamId, holder });
+  }
+
+  #yieldStream(sessionId: string, streamId: string, holder: string): void {
+    const post = this.#postStreams.get(streamId);
+    if (post !== undefined && post.sessionId === sessionId) post.detach();
+    const streams = this.#attached.get(sessionId);
+    if (streams === undefined) return;
+    for (const stream of streams) {
+      if (stream.streamId === streamId && stream.holder !== holder) stream.writer.end();
+    }
+  }
+
+  async #attach(stream: AttachedStream): Promise<void> {
+    const { sessionId } = stream;
+    let streams = this.#attached.get(sessionId);
+    if (streams === undefined) this.#attached.set(sessionId, (streams = new Set()));
+    streams.add(stream);
+    let subscription = this.#sessionSubscriptions.get(sessionId);
+    if (subscription === undefined) {
+      subscription = Promise.resolve(this.#bus.subscribe(`mcp:session:${sessionId}`, (message) => this.#onSessionMessage(message)));
+      this.#sessionSubscriptions.set(sessionId, subscription);
+    }
+    stream.writer.onClose(() => {
+      const set = this.#attached.get(sessionId);
+      if (set === undefined) return;
+      set.delete(stream);
+      if (set.size > 0) return;
+      this.#attached.delete(sessionId);
+      const unsubscribe = this.#sessionSubscriptions.get(sessionId);
+      this.#sessionSubscriptions.delete(sessionId);
+      void unsubscribe?.then((off) => off()).catch((error: unknown) => this.reportError(error));
+    });
+    await subscription;
+  }
+
+  #onSessionMessage(message: BusMessage): void {
+    if (message.kind !== 'event') return;
+    const streams = this.#attached.get(message.sessionId);
+    if (streams === undefined) return;
+    for (const stream of streams) if (stream.streamId === message.streamId) stream.deliver(message.eventId, message.message);
+  }
+
+  #onNodeMessage(message: BusMessage): void {
+    if (message.kind !== 'client-message' || !isResponse(message.message)) return;
+    this.#lives.get(message.sessionId)?.transport.receiveResponse(message.message);
+  }
+
+  #onControlMessage(message: BusMessage): void {
+    if (message.kind === 'terminated') void this.#closeLocal(message.sessionId);
+    else if (message.kind === 'stream-taken') this.#yieldStream(message.sessionId, message.streamId, message.holder);
+  }
+
+  async #subscribe(): Promise<void> {
+    this.#unsubscribe.push(
+      await this.#bus.subscribe('mcp:control', (message) => this.#onControlMessage(message)),
+      await this.#bus.subscribe(`mcp:node:${this.nodeId}`, (message) => this.#onNodeMessage(message)),
+    );
+  }
+
+  #publish(topic: string, message: BusMessage): void {
+    try {
+      const published = this.#bus.publish(topic, message);
+      if (published instanceof Promise) published.catch((error: unknown) => this.reportError(error));
+    } catch (error) {
+      this.reportError(error);
+    }
+  }
+
+  // ---- StreamContext -------------------------------------------------------------------------
+
+  track(writer: SseWriter): void {
+    this.#writers.add(writer);
+    writer.onClose(() => this.#writers.delete(writer));
+  }
+
+  streamOpened(stream: PostStream): void {
+    this.#postStreams.set(stream.streamId, stream);
+  }
+
+  streamDone(stream: PostStream): void {
+    this.#postStreams.delete(stream.streamId);
+    this.#lives.get(stream.sessionId)?.postStreams.delete(stream);
+  }
+
+  reportError(error: unknown): void {
+    const err = error instanceof Error ? error : new Error(String(error));
+    process.emitWarning(err.message, { code: 'MCP_SESSION', detail: err.stack });
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------------
+
+  sweep(): Promise<void> {
+    this.#sweeping ??= this.#sweepOnce().finally(() => {
+      this.#sweeping = undefined;
+    });
+    return this.#sweeping;
+  }
+
+  async #sweepOnce(): Promise<void> {
+    if (this.#closed) return;
+    const now = this.#clock.now();
+    try {
+      // An open stream is activity: keep its session alive.
+      const streaming = new Set(this.#attached.keys());
+      for (const stream of this.#postStreams.values()) if (stream.connected) streaming.add(stream.sessionId);
+      for (const sessionId of streaming) await this.#store.touch(sessionId, now);
+      for (;;) {
+        const expired = await this.#store.takeExpired(now, EXPIRED_BATCH);
+        for (const record of expired) await this.#ended(record, expiryReason(record, now));
+        if (expired.length < EXPIRED_BATCH) break;
+      }
+      const hibernateAfter = this.#options.hibernateAfterMs;
+      if (hibernateAfter !== undefined) {
+        for (const live of [...this.#lives.values()]) {
+          const idle = live.transport.pendingRequests === 0 && live.postStreams.size === 0 && !this.#attached.has(live.record.id);
+          if (idle && live.lastUsedAt + hibernateAfter <= now) await this.#dispose(live);
+        }
+      }
+    } catch (error) {
+      this.reportError(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#sweeper);
+    clearInterval(this.#keepAlive);
+    this.#sweeper = undefined;
+    this.#keepAlive = undefined;
+    await this.#sweeping;
+    const retry = this.retryIntervalMs;
+    for (const writer of [...this.#writers]) writer.end(retry);
+    for (const live of [...this.#lives.values()]) await this.#dispose(live, retry);
+    for (const pending of this.#creating.values()) {
+      await pending.then((live) => this.#dispose(live, retry)).catch(() => undefined);
+    }
+    for (const unsubscribe of this.#unsubscribe.splice(0)) await unsubscribe();
+    for (const subscription of this.#sessionSubscriptions.values()) await (await subscription)();
+    this.#sessionSubscriptions.clear();
+    if (this.#ownsStore) {
+      // The sessions lived only in this endpoint's memory: they end with it.
+      for (const record of await this.#store.list()) {
+        await this.#store.delete(record.id);
+        try {
+          await this.#options.onSessionClosed?.(viewOf(record), 'shutdown');
+        } catch (error) {
+          this.reportError(error);
+        }
+      }
+    }
+  }
+
+  #directory(): SessionDirectory {
+    const endpoint = this;
+    return {
+      async list() {
+        return (await endpoint.#store.list()).map(viewOf);
+      },
+      async get(id) {
+        const record = await endpoint.#store.get(id, endpoint.#clock.now());
+        return record === undefined ? undefined : viewOf(record);
+      },
+      async terminate(id) {
+        const record = await endpoint.#store.get(id, endpoint.#clock.now());
+        return record !== undefined && (await endpoint.#end(record, 'deleted'));
+      },
+      async count() {
+        return endpoint.#store.count();
+      },
+      get liveCount() {
+        return endpoint.#lives.size;
+      },
+    };
+  }
+}

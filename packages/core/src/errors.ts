@@ -1,0 +1,34 @@
+/** Stable error codes thrown by this library. */
+export type McpSessionErrorCode =
+  | 'ERR_MCP_SESSION_INVALID_OPTIONS'
+  | 'ERR_MCP_SESSION_CLOSED'
+  | 'ERR_MCP_SESSION_FACTORY'
+  | 'ERR_MCP_SESSION_REHYDRATE'
+  | 'ERR_MCP_SESSION_STORE';
+
+/**
+ * The one error class of this library. `code` is stable and safe to branch on;
+ * `message` says what happened and what to do about it.
+ */
+export class McpSessionError extends Error {
+  override readonly name = 'McpSessionError';
+  readonly code: McpSessionErrorCode;
+
+  constructor(code: McpSessionErrorCode, message: string, options?: { cause?: unknown }) {
+    super(`[mcp-session] ${message}`, options);
+    this.code = code;
+  }
+}
+
+/** JSON-RPC error codes used in HTTP error bodies. */
+export const JsonRpcErrorCode = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  /** Transport-level error (the SDK uses -32000 for HTTP-level rejections). */
+  ServerError: -32000,
+  /** Session not found (unknown, expired, terminated, or bound to another principal). */
+  SessionNotFound: -32001,
+} as const;

@@ -1,0 +1,43 @@
+export {
+  createMcpSessionEndpoint,
+  LEGACY_PROTOCOL_VERSIONS,
+  type HandleRequestOptions,
+  type McpSessionEndpoint,
+  type SessionDirectory,
+} from './endpoint.js';
+export { McpSessionError, JsonRpcErrorCode, type McpSessionErrorCode } from './errors.js';
+export type {
+  JSONRPCMessage,
+  JSONRPCRequest,
+  JSONRPCNotification,
+  JSONRPCResponse,
+  JSONRPCErrorResponse,
+  JSONRPCResultResponse,
+  RequestId,
+} from './jsonrpc.js';
+export {
+  mcpSessionOptionsSchema,
+  resolveOptions,
+  type AuthInfo,
+  type Clock,
+  type McpServerLike,
+  type McpSessionOptions,
+  type ResolvedOptions,
+  type ResponseMode,
+} from './options.js';
+export type { ClientInfo, McpSession } from './session.js';
+export { MemoryEventStore, MemoryMessageBus, MemorySessionStore, type MemoryEventStoreOptions } from './stores/memory.js';
+export {
+  formatEventId,
+  parseEventId,
+  sessionDeadline,
+  type Awaitable,
+  type BusMessage,
+  type EventStore,
+  type MessageBus,
+  type SessionAccess,
+  type SessionCloseReason,
+  type SessionRecord,
+  type SessionStore,
+  type StoredEvent,
+} from './stores/types.js';

@@ -1,0 +1,103 @@
+import type { IncomingMessage } from 'node:http';
+import { z } from 'zod';
+import { McpSessionError } from './errors.js';
+import type { EventStore, MessageBus, SessionCloseReason, SessionStore } from './stores/types.js';
+import type { McpSession } from './session.js';
+
+/**
+ * What the server factory returns: an `McpServer` of `@modelcontextprotocol/server` (v2) or
+ * `@modelcontextprotocol/sdk` (v1). Only `connect` and `close` are used.
+ */
+export interface McpServerLike {
+  connect(transport: never): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The SDK's `AuthInfo` convention: what the host's auth middleware puts on `req.auth`. */
+export interface AuthInfo {
+  token: string;
+  clientId: string;
+  scopes: string[];
+  expiresAt?: number;
+  resource?: URL;
+  extra?: Record<string, unknown>;
+}
+
+/** A source of time in epoch milliseconds; inject one to test lifecycles without waiting. */
+export interface Clock {
+  now(): number;
+}
+
+/** How a request's response is sent. */
+export type ResponseMode = 'auto' | 'sse' | 'json';
+
+const fn = <T>(name: string) =>
+  z.custom<T>((value) => typeof value === 'function', { message: `${name} must be a function` });
+
+const positiveInt = z.number().int().positive();
+const positiveMs = positiveInt;
+
+/** The options schema of {@link createMcpSessionEndpoint}; its inferred input is {@link McpSessionOptions}. */
+export const mcpSessionOptionsSchema = z
+  .object({
+    /** Builds the MCP server of one session. Called again when a session is rehydrated. */
+    server: fn<(session: McpSession) => McpServerLike | Promise<McpServerLike>>('server'),
+    /** `auto` (default): JSON unless the handler sends a related message first, then SSE. */
+    responseMode: z.enum(['auto', 'sse', 'json']).default('auto'),
+    /** Where session records live. Default: a memory store owned by this endpoint. */
+    sessionStore: z.custom<SessionStore>((v) => typeof v === 'object' && v !== null).optional(),
+    /** Where stream events live for resumption. Default: a memory store; `null` turns resumption off. */
+    eventStore: z.custom<EventStore | null>((v) => v === null || (typeof v === 'object' && v !== null)).optional(),
+    /** Publish/subscribe between processes sharing the stores. Default: in-process. */
+    messageBus: z.custom<MessageBus>((v) => typeof v === 'object' && v !== null).optional(),
+    /** A session with no activity for this long ends (open streams count as activity). Default 30 min. */
+    idleTimeoutMs: positiveMs.default(30 * 60_000),
+    /** A session ends this long after it was created, active or not. Default: no limit. */
+    maxLifetimeMs: positiveMs.optional(),
+    /** At most this many sessions at once. Default: no limit. */
+    maxSessions: positiveInt.optional(),
+    /** At `maxSessions`: `reject` answers 503 with Retry-After; `evict-lru` ends the least recently active idle session. */
+    onMaxSessions: z.enum(['reject', 'evict-lru']).default('reject'),
+    /** Drop a session's server from memory after this long unused; the next request rehydrates it. Default: never. */
+    hibernateAfterMs: positiveMs.optional(),
+    /** How often the one lifecycle sweeper runs. Default 5 s. */
+    sweepIntervalMs: positiveMs.default(5_000),
+    /** A comment on every open SSE stream this often; 0 turns keep-alive off. Default 15 s. */
+    keepAliveIntervalMs: z.number().int().nonnegative().default(15_000),
+    /** The `retry` hint sent to clients on >= 2025-11-25 with the priming event and on shutdown. Default 1 s. */
+    retryIntervalMs: z.number().int().nonnegative().default(1_000),
+    /** Close SSE responses after this long (SEP-1699 polling); the client resumes with `Last-Event-ID`. */
+    maxStreamDurationMs: positiveMs.optional(),
+    /** Largest accepted request body. Default 4 MiB. */
+    maxBodyBytes: positiveInt.default(4 * 1024 * 1024),
+    /** Origins allowed to call (`*` allows any). Default: same-origin, and localhost origins on a loopback server. */
+    allowedOrigins: z.array(z.string().min(1)).optional(),
+    /** Host header values allowed. Default: any, except that a server on loopback only answers localhost names. */
+    allowedHosts: z.array(z.string().min(1)).optional(),
+    /** Derives the principal a session is bound to. Default: `clientId` and subject of `req.auth`. */
+    principal: fn<(auth: AuthInfo | undefined, req: IncomingMessage) => string | undefined>('principal').optional(),
+    onSessionCreated: fn<(session: McpSession) => void | Promise<void>>('onSessionCreated').optional(),
+    onSessionClosed: fn<(session: McpSession, reason: SessionCloseReason) => void | Promise<void>>('onSessionClosed').optional(),
+    /** Time source. Default: `Date.now`. */
+    clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null && typeof (v as Clock).now === 'function').optional(),
+    /** Identifies this process among those sharing the stores. Default: random. */
+    nodeId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+    /** Events kept per stream by the default memory event store. Default 1,000. */
+    maxEventsPerStream: positiveInt.default(1_000),
+  })
+  .strict();
+
+/** Options of {@link createMcpSessionEndpoint} and every adapter. */
+export type McpSessionOptions = z.input<typeof mcpSessionOptionsSchema>;
+/** Options after defaults are applied. */
+export type ResolvedOptions = z.output<typeof mcpSessionOptionsSchema>;
+
+/** Validates options once, at start-up; a bad option throws naming the option and the reason. */
+export function resolveOptions(options: McpSessionOptions): ResolvedOptions {
+  const parsed = mcpSessionOptionsSchema.safeParse(options);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues
+    .map((issue) => `${issue.path.join('.') || '(options)'}: ${issue.message}`)
+    .join('; ');
+  throw new McpSessionError('ERR_MCP_SESSION_INVALID_OPTIONS', `invalid options: ${problems}`);
+}

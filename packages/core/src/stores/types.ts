@@ -1,0 +1,124 @@
+import type { JSONRPCMessage, RequestId } from '../jsonrpc.js';
+
+/** A value, or a promise of it: memory stores answer synchronously, remote stores asynchronously. */
+export type Awaitable<T> = T | Promise<T>;
+
+/** What a session store keeps about one legacy (2025-11-25 and earlier) session. Times are epoch milliseconds. */
+export interface SessionRecord {
+  /** The `MCP-Session-Id`. */
+  id: string;
+  /** The protocol version negotiated at `initialize`. */
+  protocolVersion: string;
+  /** The original `initialize` request, replayed to rebuild the session's server on any process. */
+  initialize: { id: RequestId; params: Record<string, unknown> };
+  /** The principal that initialized the session, when the request was authenticated. */
+  principal?: string;
+  createdAt: number;
+  lastActiveAt: number;
+  /** Requests received in this session (the initialize request counts). */
+  requestCount: number;
+  /** Idle time after which the session ends. */
+  idleTimeoutMs: number;
+  /** Absolute deadline (`createdAt + maxLifetimeMs`), when a maximum lifetime is set. */
+  expiresAt?: number;
+}
+
+/** Who is using a session, for {@link SessionStore.touch}. */
+export interface SessionAccess {
+  principal: string | undefined;
+  countRequest: boolean;
+}
+
+/** Why a session ended. */
+export type SessionCloseReason = 'deleted' | 'idle' | 'expired' | 'evicted' | 'shutdown';
+
+/** When a record is due to end: the earlier of its idle and absolute deadlines. */
+export function sessionDeadline(record: SessionRecord): number {
+  const idle = record.lastActiveAt + record.idleTimeoutMs;
+  return record.expiresAt === undefined ? idle : Math.min(idle, record.expiresAt);
+}
+
+/** `expired` when the absolute lifetime ran out, `idle` otherwise. */
+export function expiryReason(record: SessionRecord, now: number): 'idle' | 'expired' {
+  return record.expiresAt !== undefined && record.expiresAt <= now ? 'expired' : 'idle';
+}
+
+/**
+ * Session records, shared by every process that serves the endpoint.
+ * Every method that two processes can race on is atomic.
+ */
+export interface SessionStore {
+  /** Stores a new record. */
+  create(record: SessionRecord): Awaitable<void>;
+  /** The record, or undefined when unknown or past its deadline at `now`. */
+  get(id: string, now: number): Awaitable<SessionRecord | undefined>;
+  /**
+   * Marks activity at `now`. With `access` (a client's request), the session must be bound to
+   * `access.principal` (undefined matches only an unbound session) and, when `countRequest` is set, one
+   * request is counted; a mismatch changes nothing. Returns the updated record, or undefined when the
+   * session is unknown, past its deadline, or bound to another principal.
+   */
+  touch(id: string, now: number, access?: SessionAccess): Awaitable<SessionRecord | undefined>;
+  /** Removes the record. Resolves true for the one caller that removed it. */
+  delete(id: string): Awaitable<boolean>;
+  /** Removes and returns up to `limit` records past their deadline at `now`; each goes to exactly one caller. */
+  takeExpired(now: number, limit: number): Awaitable<SessionRecord[]>;
+  /** Up to `limit` records, least recently active first. */
+  leastRecentlyActive(limit: number): Awaitable<SessionRecord[]>;
+  /** How many sessions are held. */
+  count(): Awaitable<number>;
+  /** Every record held (for admin listings; not used on a request path). */
+  list(): Awaitable<SessionRecord[]>;
+}
+
+/** One stored SSE event. */
+export interface StoredEvent {
+  id: string;
+  message: JSONRPCMessage;
+}
+
+/**
+ * Per-session, per-stream event log for `Last-Event-ID` resumption. Event ids name their stream, so a
+ * replay never crosses streams; every stream is bounded and ends with its session.
+ */
+export interface EventStore {
+  /**
+   * Appends a message to a stream and returns its event id. `null` stores a marker that takes an id but
+   * is never replayed (the priming event of a standalone stream).
+   */
+  append(sessionId: string, streamId: string, message: JSONRPCMessage | null): Awaitable<string>;
+  /**
+   * The events of the stream that `lastEventId` belongs to, after it, in order. Undefined when the id
+   * is malformed or unknown in this session.
+   */
+  replayAfter(sessionId: string, lastEventId: string): Awaitable<{ streamId: string; events: StoredEvent[] } | undefined>;
+  /** Drops every stream of a session. */
+  deleteSession(sessionId: string): Awaitable<void>;
+}
+
+/** A message between processes. Must be JSON-serialisable. */
+export type BusMessage =
+  | { kind: 'client-message'; sessionId: string; message: JSONRPCMessage }
+  | { kind: 'event'; sessionId: string; streamId: string; eventId: string; message: JSONRPCMessage }
+  | { kind: 'stream-taken'; sessionId: string; streamId: string; holder: string }
+  | { kind: 'terminated'; sessionId: string };
+
+/** Publish/subscribe between the processes that share the stores. Delivery is at most once. */
+export interface MessageBus {
+  publish(topic: string, message: BusMessage): Awaitable<void>;
+  /** Subscribes a handler; resolves to the function that removes it. */
+  subscribe(topic: string, handler: (message: BusMessage) => void): Awaitable<() => Awaitable<void>>;
+}
+
+/** Event ids are `<streamId>.<sequence>`; stream ids never contain a dot. */
+export function formatEventId(streamId: string, sequence: number): string {
+  return `${streamId}.${sequence}`;
+}
+
+export function parseEventId(eventId: string): { streamId: string; sequence: number } | undefined {
+  const dot = eventId.lastIndexOf('.');
+  if (dot <= 0) return undefined;
+  const sequence = Number(eventId.slice(dot + 1));
+  if (!Number.isSafeInteger(sequence) || sequence < 0) return undefined;
+  return { streamId: eventId.slice(0, dot), sequence };
+}
