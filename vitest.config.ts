@@ -1,8 +1,16 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const source = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+
 export default defineConfig({
-  resolve: { conditions: ['@x/source', 'import', 'module', 'node', 'default'] },
-  ssr: { resolve: { conditions: ['@x/source', 'import', 'module', 'node', 'default'] } },
+  resolve: {
+    // Tests run the TypeScript sources of the workspace packages, not their build output.
+    alias: {
+      '@x/mcp-session-core': source('core'),
+      '@x/mcp-session-express': source('express'),
+    },
+  },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
