@@ -17,10 +17,17 @@ afterEach(async () => {
 });
 
 async function setUp(server: SdkMajor, client: SdkMajor, responseMode: ResponseMode) {
-  app = await startExpress({ server: serverFactory(server), responseMode, retryIntervalMs: 5 });
+  const resumptions: string[] = [];
+  app = await startExpress({ server: serverFactory(server), responseMode, retryIntervalMs: 5 }, (host) => {
+    host.use((req, _res, next) => {
+      const lastEventId = req.headers['last-event-id'];
+      if (req.method === 'GET' && typeof lastEventId === 'string') resumptions.push(lastEventId);
+      next();
+    });
+  });
   const connected = await connectClient(client, app.url);
   clients.push(connected);
-  return { app, client: connected };
+  return { app, client: connected, resumptions };
 }
 
 async function postWithSession(url: string, sessionId: string) {
@@ -65,9 +72,12 @@ describe.each(modes)('SDK interop, %s mode', (mode) => {
     });
 
     it('resumes a dropped response stream with Last-Event-ID and delivers every event once', async () => {
-      const { client } = await setUp(server, clientMajor, mode);
+      const { client, resumptions } = await setUp(server, clientMajor, mode);
       expect(await client.callTool('drop_stream', { steps: 3 })).toBe('survived');
       expect(client.logs).toEqual(['before drop', 'after drop 1', 'after drop 2', 'after drop 3']);
+      // The client came back with GET and the id of the last event it had.
+      expect(resumptions.length).toBe(1);
+      expect(resumptions[0]).toMatch(/^[\w-]+\.\d+$/);
       // The session goes on normally after the resumed stream.
       expect(await client.callTool('echo', { text: 'still here' })).toBe('still here');
     });

@@ -674,6 +674,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     let streams = this.#attached.get(sessionId);
     if (streams === undefined) this.#attached.set(sessionId, (streams = new Set()));
     streams.add(stream);
+    this.track(stream.writer);
     let subscription = this.#sessionSubscriptions.get(sessionId);
     if (subscription === undefined) {
       subscription = Promise.resolve(this.#bus.subscribe(`mcp:session:${sessionId}`, (message) => this.#onSessionMessage(message)));
@@ -771,7 +772,8 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       const hibernateAfter = this.#options.hibernateAfterMs;
       if (hibernateAfter !== undefined) {
         for (const live of [...this.#lives.values()]) {
-          const idle = live.transport.pendingRequests === 0 && live.postStreams.size === 0 && !this.#attached.has(live.record.id);
+          // A GET stream needs no server: only requests in flight keep one in memory.
+          const idle = live.transport.pendingRequests === 0 && live.postStreams.size === 0;
           if (idle && live.lastUsedAt + hibernateAfter <= now) await this.#dispose(live);
         }
       }
