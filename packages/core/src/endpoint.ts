@@ -331,7 +331,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       this.reportError(error);
       return sendError(res, 500, JsonRpcErrorCode.InternalError, 'Internal error: the MCP server could not be created');
     }
-    const stream = this.#openPostStream(res, live, requested, [request], false);
+    const stream = this.#openPostStream(res, live, requested, [request], false, true);
     const sink: RequestSink = {
       acceptsRelated: stream.acceptsRelated,
       send: (message) => stream.send(message),
@@ -342,19 +342,29 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
           try {
             await this.#store.create(record);
             this.#lives.set(record.id, live);
-            await this.#options.onSessionCreated?.(live.session);
           } catch (error) {
             this.reportError(error);
             stream.sessionHeader = undefined;
-            stream.respond({ jsonrpc: '2.0', id: response.id, error: { code: JsonRpcErrorCode.InternalError, message: 'Internal error: the session could not be stored' } });
+            stream.respond({
+              jsonrpc: '2.0',
+              id: response.id,
+              error: { code: JsonRpcErrorCode.InternalError, message: 'Internal error: the session could not be stored' },
+            });
             await this.#dispose(live);
             return;
           }
-        } else {
-          stream.sessionHeader = undefined;
-          void this.#dispose(live);
+          stream.respond(response);
+          try {
+            await this.#options.onSessionCreated?.(live.session);
+          } catch (error) {
+            this.reportError(error);
+          }
+          return;
         }
+        // A failed initialize: the client gets the server's error, and no session exists.
+        stream.sessionHeader = undefined;
         stream.respond(response);
+        await this.#dispose(live);
       },
     };
     const extra = this.#extra(req, auth);
@@ -457,7 +467,8 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       live.record = record;
       live.lastUsedAt = now;
     }
-    return { record, protocolVersion: headerValue(req, 'mcp-protocol-version') ?? record.protocolVersion };
+    // The negotiated version decides (batches, priming); the header is only checked to be supported.
+    return { record, protocolVersion: record.protocolVersion };
   }
 
   #versionError(req: IncomingMessage): string | undefined {
@@ -504,6 +515,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     protocolVersion: string,
     requests: JSONRPCRequest[],
     batch: boolean,
+    lazy = false,
   ): PostStream {
     const stream = new PostStream(this, res, {
       sessionId: live.record.id,
@@ -512,6 +524,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       protocolVersion,
       requestIds: requests.map((request) => request.id),
       batch,
+      lazy,
     });
     live.postStreams.add(stream);
     return stream;

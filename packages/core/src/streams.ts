@@ -3,7 +3,7 @@ import { type JSONRPCMessage, type JSONRPCResponse, type RequestId, isResponse }
 import type { ResponseMode } from './options.js';
 import { SseWriter } from './sse.js';
 import type { RequestSink } from './transport.js';
-import { type EventStore, type Awaitable, formatEventId, parseEventId } from './stores/types.js';
+import { type Awaitable, type EventStore, parseEventId } from './stores/types.js';
 
 /** The first version whose clients accept the priming event (an id with empty data). */
 const PRIMING_MIN_VERSION = '2025-11-25';
@@ -67,6 +67,8 @@ export class PostStream implements RequestSink {
       protocolVersion: string;
       requestIds: RequestId[];
       batch: boolean;
+      /** In `sse` mode, wait for the first message before sending headers (initialize: the session id may only go out with a result). */
+      lazy?: boolean;
     },
   ) {
     this.#ctx = ctx;
@@ -79,7 +81,7 @@ export class PostStream implements RequestSink {
     this.#batch = init.batch;
     this.#pending = new Set(init.requestIds);
     this.acceptsRelated = init.mode !== 'json';
-    if (init.mode === 'sse') this.#startSse();
+    if (init.mode === 'sse' && init.lazy !== true) this.#startSse();
   }
 
   /** Whether an SSE response is being written to a connected client. */
@@ -96,6 +98,7 @@ export class PostStream implements RequestSink {
   respond(response: JSONRPCResponse): void {
     if (this.#state === 'done' || response.id === undefined || response.id === null) return;
     this.#pending.delete(response.id);
+    if (this.#state === 'pending' && this.#mode === 'sse') this.#startSse();
     if (this.#state === 'sse') {
       this.#emit(response);
       if (this.#pending.size === 0) this.#finish();
@@ -139,8 +142,15 @@ export class PostStream implements RequestSink {
     const sse = new SseWriter(this.#res, this.sessionHeader);
     this.#sse = sse;
     this.#ctx.track(sse);
-    const primed = this.#ctx.eventStore !== null && acceptsPriming(this.#protocolVersion);
-    if (primed) sse.prime(formatEventId(this.streamId, 0), this.#ctx.retryIntervalMs);
+    const store = this.#ctx.eventStore;
+    const primed = store !== null && acceptsPriming(this.#protocolVersion);
+    if (primed) {
+      // The priming id is stored too, so a resumption can tell a real stream of this session from a made-up id.
+      this.#enqueue(
+        () => store.append(this.sessionId, this.streamId, null),
+        (eventId) => sse.prime(eventId, this.#ctx.retryIntervalMs),
+      );
+    }
     const maxDuration = this.#ctx.maxStreamDurationMs;
     if (primed && maxDuration !== undefined) {
       this.#durationTimer = setTimeout(() => this.detach(), maxDuration);
@@ -155,14 +165,24 @@ export class PostStream implements RequestSink {
       this.#sse?.event(undefined, message);
       return;
     }
-    const append = () => store.append(this.sessionId, this.streamId, message);
-    const deliver = (eventId: string) => this.#deliver(eventId, message);
+    this.#enqueue(
+      () => store.append(this.sessionId, this.streamId, message),
+      (eventId) => this.#deliver(eventId, message),
+      () => this.#sse?.event(undefined, message),
+    );
+  }
+
+  /**
+   * Stores, then writes, in order. A memory store answers synchronously and the write happens at once;
+   * an asynchronous store queues every later write behind it.
+   */
+  #enqueue(append: () => Awaitable<string>, write: (eventId: string) => void, fallback?: () => void): void {
     const fail = (error: unknown) => {
       this.#ctx.reportError(error);
-      this.#sse?.event(undefined, message);
+      fallback?.();
     };
     if (this.#queue !== undefined) {
-      this.#queue = this.#queue.then(append).then(deliver, fail);
+      this.#queue = this.#queue.then(append).then(write, fail);
       return;
     }
     let eventId: Awaitable<string>;
@@ -172,8 +192,8 @@ export class PostStream implements RequestSink {
       fail(error);
       return;
     }
-    if (isPromise(eventId)) this.#queue = eventId.then(deliver, fail);
-    else deliver(eventId);
+    if (isPromise(eventId)) this.#queue = eventId.then(write, fail);
+    else write(eventId);
   }
 
   #deliver(eventId: string, message: JSONRPCMessage): void {

@@ -124,11 +124,7 @@ export class MemoryEventStore implements EventStore {
     const parsed = parseEventId(lastEventId);
     if (parsed === undefined) return undefined;
     const log = this.#streams.get(`${sessionId}\n${parsed.streamId}`);
-    if (log === undefined) {
-      // Sequence 0 is the priming id of a POST stream that never stored an event.
-      return parsed.sequence === 0 ? { streamId: parsed.streamId, events: [] } : undefined;
-    }
-    if (parsed.sequence >= log.next) return undefined;
+    if (log === undefined || parsed.sequence >= log.next) return undefined;
     const events = log.events.filter((event) => (parseEventId(event.id)?.sequence ?? 0) > parsed.sequence);
     return { streamId: parsed.streamId, events };
   }

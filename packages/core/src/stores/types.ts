@@ -84,7 +84,7 @@ export interface StoredEvent {
 export interface EventStore {
   /**
    * Appends a message to a stream and returns its event id. `null` stores a marker that takes an id but
-   * is never replayed (the priming event of a standalone stream).
+   * is never replayed: the priming event that opens a stream.
    */
   append(sessionId: string, streamId: string, message: JSONRPCMessage | null): Awaitable<string>;
   /**
@@ -118,7 +118,8 @@ export function formatEventId(streamId: string, sequence: number): string {
 export function parseEventId(eventId: string): { streamId: string; sequence: number } | undefined {
   const dot = eventId.lastIndexOf('.');
   if (dot <= 0) return undefined;
-  const sequence = Number(eventId.slice(dot + 1));
-  if (!Number.isSafeInteger(sequence) || sequence < 0) return undefined;
+  const digits = eventId.slice(dot + 1);
+  if (!/^\d{1,15}$/.test(digits)) return undefined;
+  const sequence = Number(digits);
   return { streamId: eventId.slice(0, dot), sequence };
 }
