@@ -50,9 +50,15 @@ const STANDALONE_STREAM_ID = 'standalone';
 const ALLOW = 'GET, POST, DELETE';
 const EXPIRED_BATCH = 500;
 
+/**
+ * Passed as `body` by an adapter whose framework read the body but could not parse it as JSON; the
+ * endpoint answers 400 with a JSON-RPC parse error.
+ */
+export const unparsableBody: unique symbol = Symbol('mcp-session.unparsableBody');
+
 /** Per-request input an adapter passes besides Node's `req` and `res`. */
 export interface HandleRequestOptions {
-  /** The body, when the host framework already parsed it. Read from `req` otherwise. */
+  /** The body, when the host framework already parsed it (or {@link unparsableBody}). Read from `req` otherwise. */
   body?: unknown;
   /** Authentication from the host's middleware (the SDK's `req.auth` convention). */
   auth?: AuthInfo;
@@ -253,6 +259,9 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       return sendError(res, 415, JsonRpcErrorCode.ServerError, 'Unsupported Media Type: Content-Type must be application/json');
     }
     let body = options.body;
+    if (body === unparsableBody) {
+      return sendError(res, 400, JsonRpcErrorCode.ParseError, 'Parse error: the body is not valid JSON');
+    }
     if (body === undefined) {
       const read = await readJsonBody(req, this.#options.maxBodyBytes);
       if (!read.ok) return sendError(res, read.status, read.code, read.message);

@@ -23,6 +23,15 @@ export type BodyResult = { ok: true; value: unknown } | { ok: false; status: 400
 
 /** Reads and parses a JSON body of at most `limit` bytes. */
 export function readJsonBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
+  if (req.readableEnded) {
+    // Something before the endpoint consumed the stream without handing over a parsed body.
+    return Promise.resolve({
+      ok: false,
+      status: 400,
+      code: JsonRpcErrorCode.ParseError,
+      message: 'Parse error: the request body was read before the MCP endpoint and no parsed body was passed on',
+    });
+  }
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     req.resume();

@@ -1,11 +1,13 @@
 export {
   createMcpSessionEndpoint,
   LEGACY_PROTOCOL_VERSIONS,
+  unparsableBody,
   type HandleRequestOptions,
   type McpSessionEndpoint,
   type SessionDirectory,
 } from './endpoint.js';
 export { McpSessionError, JsonRpcErrorCode, type McpSessionErrorCode } from './errors.js';
+export { sendError as sendJsonRpcError } from './http.js';
 export type {
   JSONRPCMessage,
   JSONRPCRequest,

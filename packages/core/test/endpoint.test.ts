@@ -1,0 +1,73 @@
+import { once } from 'node:events';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { McpServer } from '@modelcontextprotocol/server';
+import { afterEach, describe, expect, it } from 'vitest';
+import { McpSessionError, createMcpSessionEndpoint, type McpSessionEndpoint } from '@x/mcp-session-core';
+
+let server: Server | undefined;
+let endpoint: McpSessionEndpoint | undefined;
+afterEach(async () => {
+  await endpoint?.close();
+  server?.closeAllConnections();
+  if (server !== undefined) await new Promise<void>((resolve) => server!.close(() => resolve()));
+  server = undefined;
+  endpoint = undefined;
+});
+
+async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
+  server = createServer(handler);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+}
+
+const initialize = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+};
+
+describe('createMcpSessionEndpoint on bare node:http', () => {
+  it('answers 400 when something before it consumed the body without passing it on', async () => {
+    const mcp = createMcpSessionEndpoint({ server: () => new McpServer({ name: 't', version: '1' }) });
+    endpoint = mcp;
+    const url = await listen((req, res) => {
+      req.resume();
+      req.once('end', () => void mcp.handleRequest(req, res));
+    });
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify(initialize),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32700 }, id: null });
+  });
+
+  it('serves initialize when it reads the body itself', async () => {
+    const mcp = createMcpSessionEndpoint({ server: () => new McpServer({ name: 't', version: '1' }) });
+    endpoint = mcp;
+    const url = await listen((req, res) => void mcp.handleRequest(req, res));
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify(initialize),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('mcp-session-id')).toMatch(/^[\x21-\x7e]{22,}$/);
+  });
+
+  it('names a bad option and the reason at start-up', () => {
+    expect(() => createMcpSessionEndpoint({ server: () => new McpServer({ name: 't', version: '1' }), idleTimeoutMs: -5 })).toThrow(
+      McpSessionError,
+    );
+    expect(() => createMcpSessionEndpoint({ server: () => new McpServer({ name: 't', version: '1' }), idleTimeoutMs: -5 })).toThrow(
+      /idleTimeoutMs/,
+    );
+    expect(() =>
+      createMcpSessionEndpoint({ server: () => new McpServer({ name: 't', version: '1' }), responseMode: 'xml' as 'sse' }),
+    ).toThrow(/responseMode/);
+  });
+});
