@@ -1,0 +1,105 @@
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RegisterOptions } from 'fastify';
+import fp from 'fastify-plugin';
+import {
+  type AuthInfo,
+  JsonRpcErrorCode,
+  type McpSessionEndpoint,
+  type McpSessionOptions,
+  type SessionDirectory,
+  createMcpSessionEndpoint,
+  sendJsonRpcError,
+  unparsableBody,
+} from '@x/mcp-session-core';
+
+export type { McpSessionOptions } from '@x/mcp-session-core';
+
+/** Options of the Fastify plugin: the endpoint's options and the path it serves. */
+export interface McpSessionFastifyOptions extends McpSessionOptions {
+  /** The MCP path. Default `/mcp`. */
+  path?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The MCP sessions of this instance: list, inspect, terminate. */
+    mcpSessions: SessionDirectory;
+    /** The framework-free endpoint behind the plugin. */
+    mcpSessionEndpoint: McpSessionEndpoint;
+  }
+  interface FastifyRequest {
+    /** Authentication set by the host's hooks (the SDK's `AuthInfo` convention). */
+    auth?: AuthInfo;
+  }
+}
+
+const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
+
+async function plugin(fastify: FastifyInstance, options: McpSessionFastifyOptions & RegisterOptions): Promise<void> {
+  // fastify-plugin runs this in the host's scope, where Fastify applies none of its register options:
+  // they are ours to pass on to the route's scope, and not endpoint options.
+  const { path = '/mcp', prefix, logLevel, logSerializers, ...endpointOptions } = options;
+  const endpoint = createMcpSessionEndpoint(endpointOptions);
+  if (!fastify.hasDecorator('mcpSessions')) fastify.decorate('mcpSessions', endpoint.sessions);
+  if (!fastify.hasDecorator('mcpSessionEndpoint')) fastify.decorate('mcpSessionEndpoint', endpoint);
+  // preClose, not onClose: Fastify waits for open connections before it runs onClose hooks, and an
+  // SSE stream stays open until the endpoint ends it.
+  fastify.addHook('preClose', async () => endpoint.close());
+
+  const routeOptions: RegisterOptions = {};
+  if (prefix !== undefined) routeOptions.prefix = prefix;
+  if (logLevel !== undefined) routeOptions.logLevel = logLevel;
+  if (logSerializers !== undefined) routeOptions.logSerializers = logSerializers;
+
+  // The route lives in its own scope so its body parsing never leaks into the host app.
+  await fastify.register(async function mcpSessionRoute(scope) {
+    const json = scope.getDefaultJsonParser('error', 'error');
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser(
+      'application/json',
+      { parseAs: 'string', bodyLimit: endpointOptions.maxBodyBytes ?? DEFAULT_BODY_LIMIT },
+      (request, body, done) => json(request, String(body), (error, value) => done(null, error ? unparsableBody : value)),
+    );
+    // Any other type: leave the body unread; the endpoint answers 415.
+    scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+    scope.setErrorHandler((error: { code?: string; statusCode?: number; message: string }, request, reply) => {
+      // Only Fastify's reading of the body (413, a bad Content-Length) is ours to answer. Anything else,
+      // such as a host auth hook's 401 with its WWW-Authenticate header, goes to the host's handler.
+      if (error.code?.startsWith('FST_ERR_CTP_') !== true) throw error;
+      reply.hijack();
+      const status = error.statusCode ?? 500;
+      const code = status === 500 ? JsonRpcErrorCode.InternalError : JsonRpcErrorCode.ServerError;
+      sendJsonRpcError(reply.raw, status, code, status === 413 ? 'Payload Too Large' : error.message);
+      request.log.warn({ err: error }, 'mcp-session: request refused');
+    });
+    scope.all(path, async function mcpSessionHandler(request: FastifyRequest, reply: FastifyReply) {
+      reply.hijack();
+      const auth = request.auth ?? (request.raw as { auth?: AuthInfo }).auth;
+      await endpoint.handleRequest(request.raw, reply.raw, { body: request.body, auth });
+    });
+  }, routeOptions);
+}
+
+/**
+ * Fastify plugin serving the MCP Streamable HTTP endpoint with sessions at `path`, under the
+ * `prefix` it is registered with. `fastify.close()` ends every stream and timer.
+ *
+ * @example
+ * ```ts
+ * import Fastify from 'fastify';
+ * import { McpServer } from '@modelcontextprotocol/server';
+ * import { mcpSessionPlugin } from '@x/mcp-session-fastify';
+ *
+ * const fastify = Fastify();
+ * await fastify.register(mcpSessionPlugin, {
+ *   path: '/mcp',
+ *   server: () => new McpServer({ name: 'demo', version: '1.0.0' }),
+ * });
+ * await fastify.listen({ port: 3000, host: '127.0.0.1' });
+ * ```
+ */
+export const mcpSessionPlugin: FastifyPluginAsync<McpSessionFastifyOptions> = fp(plugin, {
+  fastify: '5.x',
+  name: '@x/mcp-session-fastify',
+});
+
+export default mcpSessionPlugin;
