@@ -9,6 +9,9 @@ export default defineConfig({
     alias: {
       '@x/mcp-session-core': source('core'),
       '@x/mcp-session-express': source('express'),
+      '@x/mcp-session-koa': source('koa'),
+      '@x/mcp-session-fastify': source('fastify'),
+      '@x/mcp-session-testing': source('testing'),
     },
   },
   test: {

@@ -1,36 +1,52 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import express from 'express';
-import { mcpSession, type McpSessionMiddleware } from '@x/mcp-session-express';
-import type { McpSessionOptions } from '@x/mcp-session-core';
+import type { IncomingMessage } from 'node:http';
+import type { AuthInfo, McpSessionEndpoint, McpSessionOptions, SessionDirectory } from '@x/mcp-session-core';
 
+/**
+ * What the host app around the endpoint does, each in its framework's own idiom. Every host app also
+ * serves its own routes beside the endpoint, under the same prefix:
+ * `GET /health` → `{ ok: true }`, `GET /sessions` → `{ ids }` (the adapter's session directory) and
+ * `DELETE /sessions/:id` → `{ terminated }`.
+ */
+export interface HostOptions {
+  /**
+   * The host's own auth middleware or hook: Express `req.auth`, Koa `ctx.state.auth`, Fastify
+   * `request.auth` (set in an `onRequest` hook). Runs on every request, before the endpoint.
+   */
+  auth?: (req: IncomingMessage) => AuthInfo | undefined;
+  /** Host middleware that sees every request before the endpoint. */
+  observe?: (req: IncomingMessage) => void;
+  /**
+   * The framework's usual JSON body parser before the endpoint: Express `express.json()`, Koa
+   * `@koa/bodyparser`. Fastify always parses JSON itself, so its harness ignores this.
+   */
+  bodyParser?: boolean;
+  /**
+   * Mount the endpoint and the host routes under this path prefix (`/api`): an Express `Router`, a
+   * `@koa/router` route without the `path` option, a Fastify `register(…, { prefix })`.
+   */
+  prefix?: string;
+}
+
+/** An app of the framework under test, listening on 127.0.0.1 on a free port. */
 export interface RunningApp {
+  /** The MCP endpoint: `http://127.0.0.1:<port><prefix>/mcp`. */
   url: string;
-  mcp: McpSessionMiddleware;
-  server: Server;
+  /** Where the host routes live: `http://127.0.0.1:<port><prefix>`. */
+  hostUrl: string;
+  /** The framework-free endpoint behind the adapter. */
+  endpoint: McpSessionEndpoint;
+  /** The session directory as the adapter exposes it to the host. */
+  sessions: SessionDirectory;
+  /** Closes the adapter the framework's way, then the HTTP server; no handle stays open. */
   close(): Promise<void>;
 }
 
-/** An Express app with the endpoint at /mcp, listening on 127.0.0.1 on a free port. */
-export async function startExpress(options: McpSessionOptions, configure?: (app: express.Express) => void): Promise<RunningApp> {
-  const app = express();
-  configure?.(app);
-  const mcp = mcpSession(options);
-  app.use('/mcp', mcp);
-  const server = await new Promise<Server>((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/mcp`,
-    mcp,
-    server,
-    async close() {
-      await mcp.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+/** How an adapter package runs the shared suite: a real app of its framework on a real socket. */
+export interface AdapterHarness {
+  /** Names the top-level describe block. */
+  name: string;
+  /** Starts an app with the endpoint at `<prefix>/mcp`. */
+  start(options: McpSessionOptions, host?: HostOptions): Promise<RunningApp>;
 }
 
 /** A clock the test moves by hand. */

@@ -1,234 +1,239 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { McpSession, McpSessionOptions, SessionCloseReason } from '@x/mcp-session-core';
-import { connectClient, type TestClient } from './fixtures/clients.js';
-import { type SdkMajor, serverFactory } from './fixtures/servers.js';
-import { ManualClock, type RunningApp, startExpress } from './helpers.js';
-
-let app: RunningApp | undefined;
-let clients: TestClient[] = [];
-afterEach(async () => {
-  for (const client of clients) await client.close().catch(() => undefined);
-  clients = [];
-  await app?.close();
-  app = undefined;
-});
+import { connectClient, type TestClient } from '../fixtures/clients.js';
+import { type SdkMajor, serverFactory } from '../fixtures/servers.js';
+import { type AdapterHarness, ManualClock, type RunningApp } from '../harness.js';
 
 interface Recorded {
   created: string[];
   closed: Array<{ id: string; reason: SessionCloseReason }>;
 }
 
-async function setUp(options: Partial<McpSessionOptions> & { major?: SdkMajor } = {}) {
-  const clock = new ManualClock();
-  const events: Recorded = { created: [], closed: [] };
-  const { major = 'v2', ...rest } = options;
-  app = await startExpress({
-    server: serverFactory(major),
-    clock,
-    onSessionCreated: (session: McpSession) => void events.created.push(session.id),
-    onSessionClosed: (session: McpSession, reason: SessionCloseReason) => void events.closed.push({ id: session.id, reason }),
-    ...rest,
-  });
-  return { app, clock, events };
-}
-
-async function connect(url: string, major: SdkMajor = 'v2') {
-  const client = await connectClient(major, url);
-  clients.push(client);
-  return client;
-}
-
-/** A session opened with plain HTTP: unlike the SDK clients, it holds no GET stream open. */
-async function initializeRaw(url: string): Promise<string> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-    }),
-  });
-  expect(response.status).toBe(200);
-  await response.text();
-  const id = response.headers.get('mcp-session-id')!;
-  const initialized = await post(url, id, { jsonrpc: '2.0', method: 'notifications/initialized' });
-  expect(initialized.status).toBe(202);
-  return id;
-}
-
-async function callEcho(url: string, id: string, text: string): Promise<void> {
-  const response = await post(url, id, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text } } });
-  expect(response.status).toBe(200);
-  expect(await response.json()).toMatchObject({ result: { content: [{ type: 'text', text }] } });
-}
-
-function post(url: string, sessionId: string, body: unknown) {
-  return fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sessionId },
-    body: JSON.stringify(body),
-  });
-}
-
-describe('idle timeout', () => {
-  it('ends a session idle for idleTimeoutMs, with reason idle, and answers 404 after', async () => {
-    const { app, clock, events } = await setUp({ idleTimeoutMs: 1_000 });
-    const id = await initializeRaw(app.url);
-    expect(events.created).toEqual([id]);
-    clock.advance(999);
-    await app.mcp.endpoint.sweep();
-    expect(events.closed).toEqual([]);
-    await callEcho(app.url, id, 'activity');
-    clock.advance(999);
-    await app.mcp.endpoint.sweep();
-    expect(events.closed).toEqual([]);
-    clock.advance(2);
-    await app.mcp.endpoint.sweep();
-    expect(events.closed).toEqual([{ id, reason: 'idle' }]);
-    expect(app.mcp.sessions.liveCount).toBe(0);
-    expect((await post(app.url, id, { jsonrpc: '2.0', id: 5, method: 'tools/list' })).status).toBe(404);
-  });
-
-  it('answers 404 past the deadline even before the sweeper ran', async () => {
-    const { app, clock } = await setUp({ idleTimeoutMs: 1_000 });
-    const client = await connect(app.url);
-    clock.advance(1_001);
-    expect((await post(app.url, client.sessionId!, { jsonrpc: '2.0', id: 5, method: 'tools/list' })).status).toBe(404);
-  });
-
-  it('counts an open GET stream as activity', async () => {
-    const { app, clock, events } = await setUp({ idleTimeoutMs: 1_000 });
-    const client = await connect(app.url);
-    const id = client.sessionId!;
-    const abort = new AbortController();
-    const stream = await fetch(app.url, {
-      headers: { accept: 'text/event-stream', 'mcp-session-id': id },
-      signal: abort.signal,
+/** Idle timeout, lifetime, hibernation, session records and shutdown, on an injected clock. */
+export function lifecycleSuite(harness: AdapterHarness): void {
+  describe('lifecycle', () => {
+    let app: RunningApp | undefined;
+    let clients: TestClient[] = [];
+    afterEach(async () => {
+      for (const client of clients) await client.close().catch(() => undefined);
+      clients = [];
+      await app?.close();
+      app = undefined;
     });
-    expect(stream.status).toBe(200);
-    for (let step = 0; step < 5; step += 1) {
-      clock.advance(900);
-      await app.mcp.endpoint.sweep();
+
+    async function setUp(options: Partial<McpSessionOptions> & { major?: SdkMajor } = {}) {
+      const clock = new ManualClock();
+      const events: Recorded = { created: [], closed: [] };
+      const { major = 'v2', ...rest } = options;
+      app = await harness.start({
+        server: serverFactory(major),
+        clock,
+        onSessionCreated: (session: McpSession) => void events.created.push(session.id),
+        onSessionClosed: (session: McpSession, reason: SessionCloseReason) => void events.closed.push({ id: session.id, reason }),
+        ...rest,
+      });
+      return { app, clock, events };
     }
-    expect(events.closed).toEqual([]);
-    abort.abort();
-    await stream.body?.cancel().catch(() => undefined);
-  });
-});
 
-describe('maximum lifetime', () => {
-  it('ends an active session at maxLifetimeMs with reason expired', async () => {
-    const { app, clock, events } = await setUp({ idleTimeoutMs: 1_000, maxLifetimeMs: 2_500 });
-    const id = await initializeRaw(app.url);
-    for (let step = 0; step < 3; step += 1) {
-      clock.advance(800);
-      await callEcho(app.url, id, 'busy');
-      await app.mcp.endpoint.sweep();
+    async function connect(url: string, major: SdkMajor = 'v2') {
+      const client = await connectClient(major, url);
+      clients.push(client);
+      return client;
     }
-    expect(events.closed).toEqual([]);
-    clock.advance(200);
-    await app.mcp.endpoint.sweep();
-    expect(events.closed).toEqual([{ id, reason: 'expired' }]);
-    expect((await post(app.url, id, { jsonrpc: '2.0', id: 5, method: 'tools/list' })).status).toBe(404);
-  });
-});
 
-describe('hibernation and rehydration', () => {
-  it.each(['v1', 'v2'] as const)('drops an unused server from memory and rebuilds it with its client capabilities (SDK %s)', async (major) => {
-    const { app, clock, events } = await setUp({ hibernateAfterMs: 60_000, major });
-    const client = await connect(app.url, major);
-    expect(await client.callTool('echo', { text: 'warm' })).toBe('warm');
-    expect(app.mcp.sessions.liveCount).toBe(1);
-    clock.advance(60_000);
-    await app.mcp.endpoint.sweep();
-    expect(app.mcp.sessions.liveCount).toBe(0);
-    expect(await app.mcp.sessions.count()).toBe(1);
-    expect(events.closed).toEqual([]);
-    // Sampling needs the client capabilities negotiated at initialize: they survive the rebuild.
-    expect(await client.callTool('ask_model', { question: 'after sleep' })).toBe('answer to after sleep');
-    expect(app.mcp.sessions.liveCount).toBe(1);
-    expect(await client.callTool('whoami')).toContain(client.sessionId!);
-  });
+    /** A session opened with plain HTTP: unlike the SDK clients, it holds no GET stream open. */
+    async function initializeRaw(url: string): Promise<string> {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+        }),
+      });
+      expect(response.status).toBe(200);
+      await response.text();
+      const id = response.headers.get('mcp-session-id')!;
+      const initialized = await post(url, id, { jsonrpc: '2.0', method: 'notifications/initialized' });
+      expect(initialized.status).toBe(202);
+      return id;
+    }
 
-  it('does not hibernate a server with a request in flight', async () => {
-    const { app, clock } = await setUp({ hibernateAfterMs: 1_000 });
-    let release: () => void = () => undefined;
-    let sampled: () => void = () => undefined;
-    const asked = new Promise<void>((resolve) => (sampled = resolve));
-    const client = await connectClient('v2', app.url, {
-      onSampling: () => {
-        sampled();
-        return new Promise<void>((resolve) => (release = resolve));
-      },
+    async function callEcho(url: string, id: string, text: string): Promise<void> {
+      const response = await post(url, id, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text } } });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ result: { content: [{ type: 'text', text }] } });
+    }
+
+    function post(url: string, sessionId: string, body: unknown) {
+      return fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sessionId },
+        body: JSON.stringify(body),
+      });
+    }
+
+    describe('idle timeout', () => {
+      it('ends a session idle for idleTimeoutMs, with reason idle, and answers 404 after', async () => {
+        const { app, clock, events } = await setUp({ idleTimeoutMs: 1_000 });
+        const id = await initializeRaw(app.url);
+        expect(events.created).toEqual([id]);
+        clock.advance(999);
+        await app.endpoint.sweep();
+        expect(events.closed).toEqual([]);
+        await callEcho(app.url, id, 'activity');
+        clock.advance(999);
+        await app.endpoint.sweep();
+        expect(events.closed).toEqual([]);
+        clock.advance(2);
+        await app.endpoint.sweep();
+        expect(events.closed).toEqual([{ id, reason: 'idle' }]);
+        expect(app.sessions.liveCount).toBe(0);
+        expect((await post(app.url, id, { jsonrpc: '2.0', id: 5, method: 'tools/list' })).status).toBe(404);
+      });
+
+      it('answers 404 past the deadline even before the sweeper ran', async () => {
+        const { app, clock } = await setUp({ idleTimeoutMs: 1_000 });
+        const client = await connect(app.url);
+        clock.advance(1_001);
+        expect((await post(app.url, client.sessionId!, { jsonrpc: '2.0', id: 5, method: 'tools/list' })).status).toBe(404);
+      });
+
+      it('counts an open GET stream as activity', async () => {
+        const { app, clock, events } = await setUp({ idleTimeoutMs: 1_000 });
+        const client = await connect(app.url);
+        const id = client.sessionId!;
+        const abort = new AbortController();
+        const stream = await fetch(app.url, {
+          headers: { accept: 'text/event-stream', 'mcp-session-id': id },
+          signal: abort.signal,
+        });
+        expect(stream.status).toBe(200);
+        for (let step = 0; step < 5; step += 1) {
+          clock.advance(900);
+          await app.endpoint.sweep();
+        }
+        expect(events.closed).toEqual([]);
+        abort.abort();
+        await stream.body?.cancel().catch(() => undefined);
+      });
     });
-    clients.push(client);
-    const answer = client.callTool('ask_model', { question: 'slow' });
-    await asked;
-    clock.advance(5_000);
-    await app.mcp.endpoint.sweep();
-    expect(app.mcp.sessions.liveCount).toBe(1);
-    release();
-    expect(await answer).toBe('answer to slow');
-  });
-});
 
-describe('session records', () => {
-  it('keeps id, version, principal, timestamps and request count', async () => {
-    const { app, clock } = await setUp();
-    const client = await connect(app.url);
-    clock.advance(10);
-    await client.callTool('echo', { text: '1' });
-    const session = await app.mcp.sessions.get(client.sessionId!);
-    expect(session).toBeDefined();
-    expect(session!.protocolVersion).toBe('2025-11-25');
-    expect(session!.clientInfo?.name).toBe('interop-v2');
-    expect(session!.principal).toBeUndefined();
-    expect(session!.lastActiveAt - session!.createdAt).toBe(10);
-    // initialize, tools/call (notifications do not count)
-    expect(session!.requestCount).toBe(2);
-    expect((await app.mcp.sessions.list()).map((s) => s.id)).toEqual([client.sessionId]);
-  });
-
-  it('terminates a session from the host app', async () => {
-    const { app, events } = await setUp();
-    const client = await connect(app.url);
-    expect(await app.mcp.sessions.terminate(client.sessionId!)).toBe(true);
-    expect(await app.mcp.sessions.terminate(client.sessionId!)).toBe(false);
-    expect(events.closed).toEqual([{ id: client.sessionId!, reason: 'deleted' }]);
-  });
-});
-
-describe('close()', () => {
-  it('ends every stream with a retry hint, closes every server and reports shutdown', async () => {
-    const { app, events } = await setUp({ retryIntervalMs: 250 });
-    const client = await connect(app.url);
-    const stream = await fetch(app.url, { headers: { accept: 'text/event-stream', 'mcp-session-id': client.sessionId! } });
-    const body = stream.text();
-    await app.mcp.close();
-    const text = await body;
-    expect(text).toContain('retry: 250');
-    expect(app.mcp.sessions.liveCount).toBe(0);
-    expect(events.closed).toEqual([{ id: client.sessionId!, reason: 'shutdown' }]);
-    const after = await fetch(app.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
+    describe('maximum lifetime', () => {
+      it('ends an active session at maxLifetimeMs with reason expired', async () => {
+        const { app, clock, events } = await setUp({ idleTimeoutMs: 1_000, maxLifetimeMs: 2_500 });
+        const id = await initializeRaw(app.url);
+        for (let step = 0; step < 3; step += 1) {
+          clock.advance(800);
+          await callEcho(app.url, id, 'busy');
+          await app.endpoint.sweep();
+        }
+        expect(events.closed).toEqual([]);
+        clock.advance(200);
+        await app.endpoint.sweep();
+        expect(events.closed).toEqual([{ id, reason: 'expired' }]);
+        expect((await post(app.url, id, { jsonrpc: '2.0', id: 5, method: 'tools/list' })).status).toBe(404);
+      });
     });
-    expect(after.status).toBe(503);
-    expect(after.headers.get('retry-after')).toBe('1');
-  });
 
-  it('leaves no timer behind', async () => {
-    const before = process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
-    const { app } = await setUp({ keepAliveIntervalMs: 10_000, sweepIntervalMs: 10_000 });
-    const client = await connect(app.url);
-    await client.callTool('echo', { text: 'x' });
-    await client.close();
-    clients = [];
-    await app.close();
-    const after = process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
-    expect(after).toBeLessThanOrEqual(before);
+    describe('hibernation and rehydration', () => {
+      it.each(['v1', 'v2'] as const)('drops an unused server from memory and rebuilds it with its client capabilities (SDK %s)', async (major) => {
+        const { app, clock, events } = await setUp({ hibernateAfterMs: 60_000, major });
+        const client = await connect(app.url, major);
+        expect(await client.callTool('echo', { text: 'warm' })).toBe('warm');
+        expect(app.sessions.liveCount).toBe(1);
+        clock.advance(60_000);
+        await app.endpoint.sweep();
+        expect(app.sessions.liveCount).toBe(0);
+        expect(await app.sessions.count()).toBe(1);
+        expect(events.closed).toEqual([]);
+        // Sampling needs the client capabilities negotiated at initialize: they survive the rebuild.
+        expect(await client.callTool('ask_model', { question: 'after sleep' })).toBe('answer to after sleep');
+        expect(app.sessions.liveCount).toBe(1);
+        expect(await client.callTool('whoami')).toContain(client.sessionId!);
+      });
+
+      it('does not hibernate a server with a request in flight', async () => {
+        const { app, clock } = await setUp({ hibernateAfterMs: 1_000 });
+        let release: () => void = () => undefined;
+        let sampled: () => void = () => undefined;
+        const asked = new Promise<void>((resolve) => (sampled = resolve));
+        const client = await connectClient('v2', app.url, {
+          onSampling: () => {
+            sampled();
+            return new Promise<void>((resolve) => (release = resolve));
+          },
+        });
+        clients.push(client);
+        const answer = client.callTool('ask_model', { question: 'slow' });
+        await asked;
+        clock.advance(5_000);
+        await app.endpoint.sweep();
+        expect(app.sessions.liveCount).toBe(1);
+        release();
+        expect(await answer).toBe('answer to slow');
+      });
+    });
+
+    describe('session records', () => {
+      it('keeps id, version, principal, timestamps and request count', async () => {
+        const { app, clock } = await setUp();
+        const client = await connect(app.url);
+        clock.advance(10);
+        await client.callTool('echo', { text: '1' });
+        const session = await app.sessions.get(client.sessionId!);
+        expect(session).toBeDefined();
+        expect(session!.protocolVersion).toBe('2025-11-25');
+        expect(session!.clientInfo?.name).toBe('interop-v2');
+        expect(session!.principal).toBeUndefined();
+        expect(session!.lastActiveAt - session!.createdAt).toBe(10);
+        // initialize, tools/call (notifications do not count)
+        expect(session!.requestCount).toBe(2);
+        expect((await app.sessions.list()).map((s) => s.id)).toEqual([client.sessionId]);
+      });
+
+      it('terminates a session from the host app', async () => {
+        const { app, events } = await setUp();
+        const client = await connect(app.url);
+        expect(await app.sessions.terminate(client.sessionId!)).toBe(true);
+        expect(await app.sessions.terminate(client.sessionId!)).toBe(false);
+        expect(events.closed).toEqual([{ id: client.sessionId!, reason: 'deleted' }]);
+      });
+    });
+
+    describe('close()', () => {
+      it('ends every stream with a retry hint, closes every server and reports shutdown', async () => {
+        const { app, events } = await setUp({ retryIntervalMs: 250 });
+        const client = await connect(app.url);
+        const stream = await fetch(app.url, { headers: { accept: 'text/event-stream', 'mcp-session-id': client.sessionId! } });
+        const body = stream.text();
+        await app.endpoint.close();
+        const text = await body;
+        expect(text).toContain('retry: 250');
+        expect(app.sessions.liveCount).toBe(0);
+        expect(events.closed).toEqual([{ id: client.sessionId!, reason: 'shutdown' }]);
+        const after = await fetch(app.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
+        });
+        expect(after.status).toBe(503);
+        expect(after.headers.get('retry-after')).toBe('1');
+      });
+
+      it('leaves no timer behind', async () => {
+        const before = process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+        const { app } = await setUp({ keepAliveIntervalMs: 10_000, sweepIntervalMs: 10_000 });
+        const client = await connect(app.url);
+        await client.callTool('echo', { text: 'x' });
+        await client.close();
+        clients = [];
+        await app.close();
+        const after = process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+        expect(after).toBeLessThanOrEqual(before);
+      });
+    });
   });
-});
+}

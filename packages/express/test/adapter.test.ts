@@ -1,0 +1,64 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { mcpSession } from '@x/mcp-session-express';
+import { type AdapterHarness, runAdapterSuite } from '@x/mcp-session-testing';
+
+/** An Express app on a real socket: the host's middleware, then a router with its routes and the endpoint. */
+const harness: AdapterHarness = {
+  name: 'express',
+  async start(options, host = {}) {
+    const app = express();
+    const { auth, observe } = host;
+    if (observe !== undefined) {
+      app.use((req, _res, next) => {
+        observe(req);
+        next();
+      });
+    }
+    if (auth !== undefined) {
+      app.use((req, _res, next) => {
+        Object.assign(req, { auth: auth(req) });
+        next();
+      });
+    }
+    if (host.bodyParser === true) app.use(express.json());
+
+    const mcp = mcpSession(options);
+    const router = express.Router();
+    router.get('/health', (_req, res) => {
+      res.json({ ok: true });
+    });
+    router.get('/sessions', async (_req, res) => {
+      res.json({ ids: (await mcp.sessions.list()).map((session) => session.id) });
+    });
+    router.delete('/sessions/:id', async (req, res) => {
+      res.json({ terminated: await mcp.sessions.terminate(req.params.id) });
+    });
+    router.use('/mcp', mcp);
+    app.use(host.prefix ?? '/', router);
+
+    const server = await new Promise<Server>((resolve) => {
+      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    });
+    const { port } = server.address() as AddressInfo;
+    const hostUrl = `http://127.0.0.1:${port}${host.prefix ?? ''}`;
+    let closing: Promise<void> | undefined;
+    return {
+      url: `${hostUrl}/mcp`,
+      hostUrl,
+      endpoint: mcp.endpoint,
+      sessions: mcp.sessions,
+      close() {
+        closing ??= (async () => {
+          await mcp.close();
+          server.closeAllConnections();
+          await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+        })();
+        return closing;
+      },
+    };
+  },
+};
+
+runAdapterSuite(harness);

