@@ -1,0 +1,21 @@
+/**
+ * The server the official MCP conformance suite expects, on 127.0.0.1:$PORT/mcp.
+ * ADAPTER: express (default) | koa | fastify. RESPONSE_MODE: auto (default) | sse | json.
+ */
+import type { ResponseMode } from '@x/mcp-session-core';
+import { ADAPTERS, type AdapterName, startConformanceApp } from './app.js';
+
+const adapter = (process.env.ADAPTER ?? 'express') as AdapterName;
+const responseMode = (process.env.RESPONSE_MODE ?? 'auto') as ResponseMode;
+if (!ADAPTERS.includes(adapter)) {
+  console.error(`ADAPTER must be one of ${ADAPTERS.join(', ')}; got ${adapter}`);
+  process.exit(2);
+}
+if (!['auto', 'sse', 'json'].includes(responseMode)) {
+  console.error(`RESPONSE_MODE must be auto, sse or json; got ${responseMode}`);
+  process.exit(2);
+}
+
+const app = await startConformanceApp(adapter, Number(process.env.PORT ?? 3000), { responseMode });
+console.log(`conformance server (${adapter}, ${responseMode}) on ${app.url}`);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void app.close());
