@@ -21,6 +21,7 @@ import {
 import {
   type AuthInfo,
   type Clock,
+  type Logger,
   type McpServerLike,
   type McpSessionOptions,
   type ResolvedOptions,
@@ -110,6 +111,20 @@ export function createMcpSessionEndpoint(options: McpSessionOptions): McpSession
   return new Endpoint(resolveOptions(options));
 }
 
+/** Errors become process warnings; lifecycle messages are dropped. */
+const defaultLogger: Logger = {
+  error: (fields, message) => {
+    const error = fields.err instanceof Error ? fields.err : undefined;
+    process.emitWarning(`${message}${error === undefined ? '' : `: ${error.message}`}`, {
+      code: 'MCP_SESSION',
+      ...(error?.stack === undefined ? {} : { detail: error.stack }),
+    });
+  },
+  warn: () => undefined,
+  info: () => undefined,
+  debug: () => undefined,
+};
+
 /** One session's server on this process. */
 interface LiveSession {
   record: SessionRecord;
@@ -170,6 +185,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
   readonly maxStreamDurationMs: number | undefined;
 
   readonly #options: ResolvedOptions;
+  readonly #log: Logger;
   readonly #clock: Clock;
   readonly #store: SessionStore;
   readonly #ownsStore: boolean;
@@ -192,6 +208,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
 
   constructor(options: ResolvedOptions) {
     this.#options = options;
+    this.#log = options.logger ?? defaultLogger;
     this.#clock = options.clock ?? Date;
     this.nodeId = options.nodeId ?? randomBytes(6).toString('base64url');
     this.#ownsStore = options.sessionStore === undefined;
@@ -363,6 +380,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
             return;
           }
           stream.respond(response);
+          this.#log.info({ sessionId: record.id, protocolVersion: record.protocolVersion, principal: record.principal }, 'mcp-session: session created');
           try {
             await this.#options.onSessionCreated?.(live.session);
           } catch (error) {
@@ -560,6 +578,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       throw new McpSessionError('ERR_MCP_SESSION_REHYDRATE', `session ${record.id} could not be rehydrated`, { cause: error });
     }
     this.#lives.set(record.id, live);
+    this.#log.debug({ sessionId: record.id, nodeId: this.nodeId }, 'mcp-session: session rehydrated');
     return live;
   }
 
@@ -613,6 +632,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     } catch (error) {
       this.reportError(error);
     }
+    this.#log.info({ sessionId: record.id, reason }, 'mcp-session: session closed');
     try {
       await this.#options.onSessionClosed?.(viewOf(record), reason);
     } catch (error) {
@@ -766,7 +786,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
 
   reportError(error: unknown): void {
     const err = error instanceof Error ? error : new Error(String(error));
-    process.emitWarning(err.message, { code: 'MCP_SESSION', detail: err.stack });
+    this.#log.error({ err, nodeId: this.nodeId }, 'mcp-session: error');
   }
 
   // ---- lifecycle -------------------------------------------------------------------------------
@@ -796,7 +816,10 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
         for (const live of [...this.#lives.values()]) {
           // A GET stream needs no server: only requests in flight keep one in memory.
           const idle = live.transport.pendingRequests === 0 && live.postStreams.size === 0;
-          if (idle && live.lastUsedAt + hibernateAfter <= now) await this.#dispose(live);
+          if (idle && live.lastUsedAt + hibernateAfter <= now) {
+            await this.#dispose(live);
+            this.#log.debug({ sessionId: live.record.id }, 'mcp-session: session hibernated');
+          }
         }
       }
     } catch (error) {

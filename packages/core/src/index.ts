@@ -22,6 +22,7 @@ export {
   resolveOptions,
   type AuthInfo,
   type Clock,
+  type Logger,
   type McpServerLike,
   type McpSessionOptions,
   type ResolvedOptions,

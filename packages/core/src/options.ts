@@ -28,6 +28,17 @@ export interface Clock {
   now(): number;
 }
 
+/**
+ * Structured logs, pino-compatible (`fastify.log` and a pino instance fit): an object of fields,
+ * then a message.
+ */
+export interface Logger {
+  error(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  info(fields: Record<string, unknown>, message: string): void;
+  debug(fields: Record<string, unknown>, message: string): void;
+}
+
 /** How a request's response is sent. */
 export type ResponseMode = 'auto' | 'sse' | 'json';
 
@@ -80,6 +91,16 @@ export const mcpSessionOptionsSchema = z
     onSessionClosed: fn<(session: McpSession, reason: SessionCloseReason) => void | Promise<void>>('onSessionClosed').optional(),
     /** Time source. Default: `Date.now`. */
     clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null && typeof (v as Clock).now === 'function').optional(),
+    /** Receives structured lifecycle logs. Default: errors as process warnings, nothing else. */
+    logger: z
+      .custom<Logger>(
+        (v) =>
+          typeof v === 'object' &&
+          v !== null &&
+          ['error', 'warn', 'info', 'debug'].every((level) => typeof (v as Record<string, unknown>)[level] === 'function'),
+        { message: 'logger must have error, warn, info and debug methods' },
+      )
+      .optional(),
     /** Identifies this process among those sharing the stores. Default: random. */
     nodeId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
     /** Events kept per stream by the default memory event store. Default 1,000. */

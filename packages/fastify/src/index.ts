@@ -38,7 +38,8 @@ async function plugin(fastify: FastifyInstance, options: McpSessionFastifyOption
   // fastify-plugin runs this in the host's scope, where Fastify applies none of its register options:
   // they are ours to pass on to the route's scope, and not endpoint options.
   const { path = '/mcp', prefix, logLevel, logSerializers, ...endpointOptions } = options;
-  const endpoint = createMcpSessionEndpoint(endpointOptions);
+  // Fastify's logger gets the library's logs unless the host passed its own.
+  const endpoint = createMcpSessionEndpoint({ logger: fastify.log, ...endpointOptions });
   if (!fastify.hasDecorator('mcpSessions')) fastify.decorate('mcpSessions', endpoint.sessions);
   if (!fastify.hasDecorator('mcpSessionEndpoint')) fastify.decorate('mcpSessionEndpoint', endpoint);
   // preClose, not onClose: Fastify waits for open connections before it runs onClose hooks, and an

@@ -56,4 +56,22 @@ describe('fastify: the plugin in its host', () => {
     expect(res.status).toBe(413);
     expect(await res.json()).toEqual({ jsonrpc: '2.0', error: { code: -32000, message: expect.any(String) }, id: null });
   });
+
+  it("sends the library's logs to Fastify's logger", async () => {
+    const lines: Array<{ msg?: string; sessionId?: string; reason?: string }> = [];
+    fastify = Fastify({
+      forceCloseConnections: true,
+      logger: { level: 'info', stream: { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) } },
+    });
+    await fastify.register(mcpSessionPlugin, { path: '/mcp', server: createV2Server });
+    await fastify.listen({ port: 0, host: '127.0.0.1' });
+    const url = `http://127.0.0.1:${(fastify.server.address() as AddressInfo).port}/mcp`;
+    const res = await fetch(url, { method: 'POST', headers, body: initialize });
+    const sessionId = res.headers.get('mcp-session-id')!;
+    await res.arrayBuffer();
+    const deleted = await fetch(url, { method: 'DELETE', headers: { 'mcp-session-id': sessionId } });
+    expect(deleted.status).toBe(200);
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'mcp-session: session created', sessionId }));
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'mcp-session: session closed', sessionId, reason: 'deleted' }));
+  });
 });

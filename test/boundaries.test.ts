@@ -1,0 +1,60 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The layering of DESIGN.md, enforced: adapters import only core's public entry and their own
+ * framework; core imports no web framework and no MCP SDK at run time.
+ */
+const root = new URL('..', import.meta.url).pathname;
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith('.ts') ? [path] : [];
+  });
+}
+
+/** Every module specifier a file imports or re-exports, with whether it is type-only. */
+function imports(file: string): Array<{ specifier: string; typeOnly: boolean }> {
+  const text = readFileSync(file, 'utf8');
+  const found: Array<{ specifier: string; typeOnly: boolean }> = [];
+  const pattern = /^\s*(import|export)\s+(type\s+)?[^'";]*?from\s+['"]([^'"]+)['"]/gms;
+  for (const match of text.matchAll(pattern)) found.push({ specifier: match[3]!, typeOnly: match[2] !== undefined });
+  for (const match of text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) found.push({ specifier: match[1]!, typeOnly: false });
+  return found;
+}
+
+const isBuiltin = (specifier: string) => specifier.startsWith('node:') || builtinModules.includes(specifier);
+
+const adapters: Record<string, string[]> = {
+  express: ['express'],
+  koa: ['koa'],
+  fastify: ['fastify', 'fastify-plugin'],
+};
+
+describe('package boundaries', () => {
+  it.each(Object.entries(adapters))('the %s adapter imports only core’s public entry and its framework', (name, framework) => {
+    const files = sourceFiles(join(root, 'packages', name, 'src'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) {
+      for (const { specifier } of imports(file)) {
+        const allowed = specifier === '@x/mcp-session-core' || framework.includes(specifier) || isBuiltin(specifier) || specifier.startsWith('./');
+        expect(allowed, `${file} imports ${specifier}`).toBe(true);
+      }
+    }
+  });
+
+  it('core imports no web framework and no MCP SDK at run time', () => {
+    const files = sourceFiles(join(root, 'packages', 'core', 'src'));
+    expect(files.length).toBeGreaterThan(5);
+    for (const file of files) {
+      for (const { specifier, typeOnly } of imports(file)) {
+        const allowed = isBuiltin(specifier) || specifier.startsWith('./') || specifier.startsWith('../') || ['zod', 'lru-cache'].includes(specifier);
+        expect(allowed || typeOnly, `${file} imports ${specifier}`).toBe(true);
+      }
+    }
+  });
+});
