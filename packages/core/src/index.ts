@@ -29,18 +29,32 @@ export {
   type ResponseMode,
 } from './options.js';
 export type { ClientInfo, McpSession } from './session.js';
-export { MemoryEventStore, MemoryMessageBus, MemorySessionStore, type MemoryEventStoreOptions } from './stores/memory.js';
+export {
+  gcra,
+  MemoryCacheStore,
+  MemoryEventStore,
+  MemoryMessageBus,
+  MemoryRateLimitStore,
+  MemorySessionStore,
+  type MemoryEventStoreOptions,
+} from './stores/memory.js';
 export {
   formatEventId,
   parseEventId,
   sessionDeadline,
   type Awaitable,
+  type BroadcastFilter,
   type BusMessage,
+  type CacheStore,
   type EventStore,
   type MessageBus,
+  type RateLimitResult,
+  type RateLimitStore,
   type SessionAccess,
   type SessionCloseReason,
   type SessionRecord,
   type SessionStore,
+  type StateWriteOptions,
+  type StateWriteResult,
   type StoredEvent,
 } from './stores/types.js';

@@ -2,9 +2,14 @@ import { LRUCache } from 'lru-cache';
 import type { JSONRPCMessage } from '../jsonrpc.js';
 import {
   type BusMessage,
+  type CacheStore,
   type EventStore,
   type MessageBus,
+  type RateLimitResult,
+  type RateLimitStore,
   type SessionAccess,
+  type StateWriteOptions,
+  type StateWriteResult,
   type SessionRecord,
   type SessionStore,
   type StoredEvent,
@@ -18,8 +23,14 @@ import {
  * recently active come first without sorting. Share one instance between endpoints to run several
  * "nodes" in one process.
  */
+interface StateEntry {
+  value: string;
+  expiresAt: number | undefined;
+}
+
 export class MemorySessionStore implements SessionStore {
   readonly #records = new Map<string, SessionRecord>();
+  readonly #state = new Map<string, Map<string, StateEntry>>();
 
   create(record: SessionRecord): void {
     this.#records.set(record.id, { ...record });
@@ -43,6 +54,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   delete(id: string): boolean {
+    this.#state.delete(id);
     return this.#records.delete(id);
   }
 
@@ -52,7 +64,10 @@ export class MemorySessionStore implements SessionStore {
       if (expired.length >= limit) break;
       if (sessionDeadline(record) <= now) expired.push(record);
     }
-    for (const record of expired) this.#records.delete(record.id);
+    for (const record of expired) {
+      this.#records.delete(record.id);
+      this.#state.delete(record.id);
+    }
     return expired;
   }
 
@@ -71,6 +86,132 @@ export class MemorySessionStore implements SessionStore {
 
   list(): SessionRecord[] {
     return [...this.#records.values()];
+  }
+
+  getState(sessionId: string, key: string, now: number): string | undefined {
+    const entry = this.#state.get(sessionId)?.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt !== undefined && entry.expiresAt <= now) {
+      this.#state.get(sessionId)?.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  setState(sessionId: string, key: string, value: string, options: StateWriteOptions): StateWriteResult {
+    if (!this.#records.has(sessionId)) return { ok: false, reason: 'no-session' };
+    let entries = this.#state.get(sessionId);
+    if (entries === undefined) this.#state.set(sessionId, (entries = new Map()));
+    let keys = 0;
+    let bytes = 0;
+    for (const [name, entry] of entries) {
+      if (entry.expiresAt !== undefined && entry.expiresAt <= options.now) {
+        entries.delete(name);
+        continue;
+      }
+      if (name === key) continue;
+      keys += 1;
+      bytes += name.length + entry.value.length;
+    }
+    if (keys + 1 > options.maxKeys) return { ok: false, reason: 'too-many-keys' };
+    if (bytes + key.length + value.length > options.maxBytes) return { ok: false, reason: 'too-large' };
+    entries.set(key, { value, expiresAt: options.ttlMs === undefined ? undefined : options.now + options.ttlMs });
+    return { ok: true };
+  }
+
+  deleteState(sessionId: string, key: string): boolean {
+    return this.#state.get(sessionId)?.delete(key) ?? false;
+  }
+
+  stateKeys(sessionId: string, now: number): string[] {
+    const entries = this.#state.get(sessionId);
+    if (entries === undefined) return [];
+    const keys: string[] = [];
+    for (const [name, entry] of entries) if (entry.expiresAt === undefined || entry.expiresAt > now) keys.push(name);
+    return keys;
+  }
+
+  clearState(sessionId: string): void {
+    this.#state.delete(sessionId);
+  }
+}
+
+/** Rate-limit counters in this process's memory (GCRA), bounded to the most recent keys. */
+export class MemoryRateLimitStore implements RateLimitStore {
+  /** Theoretical arrival time per key. */
+  readonly #tat: LRUCache<string, number>;
+
+  constructor({ maxKeys = 100_000 }: { maxKeys?: number } = {}) {
+    this.#tat = new LRUCache<string, number>({ max: maxKeys });
+  }
+
+  consume(key: string, now: number, limit: number, windowMs: number): RateLimitResult {
+    return gcra(this.#tat.get(key), now, limit, windowMs, (tat) => this.#tat.set(key, tat));
+  }
+}
+
+/**
+ * The generic cell rate algorithm: one request every `windowMs / limit`, with bursts of up to `limit`.
+ * `store` is called with the new arrival time only when the request is allowed.
+ */
+export function gcra(
+  storedTat: number | undefined,
+  now: number,
+  limit: number,
+  windowMs: number,
+  store: (tat: number) => void,
+): RateLimitResult {
+  const interval = windowMs / limit;
+  const tat = Math.max(storedTat ?? now, now);
+  const next = tat + interval;
+  const allowAt = next - windowMs;
+  if (now < allowAt) return { allowed: false, remaining: 0, retryAfterMs: Math.ceil(allowAt - now) };
+  store(next);
+  return { allowed: true, remaining: Math.floor((windowMs - (next - now)) / interval), retryAfterMs: 0 };
+}
+
+interface CacheEntry {
+  value: string;
+  expiresAt: number;
+}
+
+/** Cache entries in this process's memory, bounded (least recently used go first). */
+export class MemoryCacheStore implements CacheStore {
+  readonly #entries: LRUCache<string, CacheEntry>;
+  readonly #counters = new Map<string, number>();
+
+  constructor({ maxEntries = 10_000 }: { maxEntries?: number } = {}) {
+    this.#entries = new LRUCache<string, CacheEntry>({ max: maxEntries });
+  }
+
+  get(key: string, now: number): string | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt <= now) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  set(key: string, value: string, ttlMs: number, now: number): void {
+    this.#entries.set(key, { value, expiresAt: now + ttlMs });
+  }
+
+  /** Removes an entry, or a counter of that name. */
+  delete(key: string): void {
+    this.#entries.delete(key);
+    this.#counters.delete(key);
+  }
+
+  incr(key: string): number {
+    const value = (this.#counters.get(key) ?? 0) + 1;
+    this.#counters.set(key, value);
+    return value;
+  }
+
+  counter(key: string): number {
+    return this.#counters.get(key) ?? 0;
   }
 }
 

@@ -69,7 +69,37 @@ export interface SessionStore {
   count(): Awaitable<number>;
   /** Every record held (for admin listings; not used on a request path). */
   list(): Awaitable<SessionRecord[]>;
+
+  /**
+   * Per-session state. Values are opaque strings (serialised, possibly sealed, JSON); a value with a
+   * `ttlMs` is gone after that long. State ends with its session: `delete` removes it too.
+   */
+  getState(sessionId: string, key: string, now: number): Awaitable<string | undefined>;
+  /**
+   * Writes one value atomically within the limits: the write is refused, changing nothing, when it
+   * would take the session past `maxKeys` keys or `maxBytes` bytes of keys and values, or when the
+   * session does not exist.
+   */
+  setState(sessionId: string, key: string, value: string, options: StateWriteOptions): Awaitable<StateWriteResult>;
+  /** Removes a key; true when it existed. */
+  deleteState(sessionId: string, key: string): Awaitable<boolean>;
+  /** The keys that hold a live value at `now`. */
+  stateKeys(sessionId: string, now: number): Awaitable<string[]>;
+  /** Removes every key of a session. */
+  clearState(sessionId: string): Awaitable<void>;
 }
+
+/** Options of {@link SessionStore.setState}. */
+export interface StateWriteOptions {
+  now: number;
+  /** The value expires this long after `now`. */
+  ttlMs?: number;
+  maxKeys: number;
+  maxBytes: number;
+}
+
+/** The outcome of {@link SessionStore.setState}. */
+export type StateWriteResult = { ok: true } | { ok: false; reason: 'no-session' | 'too-many-keys' | 'too-large' };
 
 /** One stored SSE event. */
 export interface StoredEvent {
@@ -96,12 +126,50 @@ export interface EventStore {
   deleteSession(sessionId: string): Awaitable<void>;
 }
 
+/** The outcome of {@link RateLimitStore.consume}. */
+export interface RateLimitResult {
+  allowed: boolean;
+  /** Requests still allowed right now. */
+  remaining: number;
+  /** When refused: how long until one more request is allowed. 0 when allowed. */
+  retryAfterMs: number;
+}
+
+/**
+ * Counters for rate limits: GCRA (a smooth sliding window) with `limit` requests per `windowMs` and a
+ * burst of `limit`. `consume` is atomic across processes.
+ */
+export interface RateLimitStore {
+  consume(key: string, now: number, limit: number, windowMs: number): Awaitable<RateLimitResult>;
+}
+
+/**
+ * Values with a time to live, for the response cache. `incr` keeps generation counters, so a whole
+ * family of entries is invalidated by bumping one number instead of finding every key.
+ */
+export interface CacheStore {
+  get(key: string, now: number): Awaitable<string | undefined>;
+  set(key: string, value: string, ttlMs: number, now: number): Awaitable<void>;
+  delete(key: string): Awaitable<void>;
+  /** Adds one to a counter (0 when absent) and returns the new value. Counters do not expire. */
+  incr(key: string): Awaitable<number>;
+  /** The counter's value, 0 when absent. */
+  counter(key: string): Awaitable<number>;
+}
+
 /** A message between processes. Must be JSON-serialisable. */
 export type BusMessage =
   | { kind: 'client-message'; sessionId: string; message: JSONRPCMessage }
   | { kind: 'event'; sessionId: string; streamId: string; eventId: string; message: JSONRPCMessage }
   | { kind: 'stream-taken'; sessionId: string; streamId: string; holder: string }
-  | { kind: 'terminated'; sessionId: string };
+  | { kind: 'terminated'; sessionId: string }
+  | { kind: 'broadcast'; message: JSONRPCMessage; filter?: BroadcastFilter };
+
+/** Which sessions a broadcast reaches: all, or those of one principal, or those listed. */
+export interface BroadcastFilter {
+  principal?: string;
+  sessionIds?: string[];
+}
 
 /** Publish/subscribe between the processes that share the stores. Delivery is at most once. */
 export interface MessageBus {
