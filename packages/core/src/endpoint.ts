@@ -11,6 +11,7 @@ import {
 } from './http.js';
 import {
   type JSONRPCMessage,
+  type JSONRPCNotification,
   type JSONRPCRequest,
   type JSONRPCResponse,
   invalidMessageReason,
@@ -27,13 +28,27 @@ import {
   type ResolvedOptions,
   resolveOptions,
 } from './options.js';
-import { type McpSession, sessionView } from './session.js';
+import { StateSealer } from './crypto.js';
+import { Metrics, type MetricsSnapshot, prometheusText } from './metrics.js';
+import {
+  JsonRpcError,
+  type JsonRpcResult,
+  type MessageContext,
+  type MessageMiddleware,
+  type MiddlewarePlugin,
+  compose,
+  toPlugin,
+} from './middleware.js';
+import { type McpSession, type SessionRuntime, sessionHandle } from './session.js';
 import { SseWriter } from './sse.js';
 import { AttachedStream, PostStream, type StreamContext, acceptsPriming } from './streams.js';
-import { MemoryEventStore, MemoryMessageBus, MemorySessionStore } from './stores/memory.js';
+import { MemoryCacheStore, MemoryEventStore, MemoryMessageBus, MemoryRateLimitStore, MemorySessionStore } from './stores/memory.js';
 import {
+  type BroadcastFilter,
   type BusMessage,
+  type CacheStore,
   type EventStore,
+  type RateLimitStore,
   type MessageBus,
   type SessionCloseReason,
   type SessionRecord,
@@ -76,6 +91,12 @@ export interface SessionDirectory {
   count(): Promise<number>;
   /** Sessions with a live server on this process. */
   readonly liveCount: number;
+  /**
+   * Sends a notification to the GET stream of every session that has one open, on every process that
+   * shares the message bus. `filter` narrows it to a principal, listed sessions, or sessions holding a
+   * state key.
+   */
+  broadcast(notification: JSONRPCNotification, filter?: BroadcastFilter): Promise<void>;
 }
 
 /** The framework-free MCP endpoint. Adapters call {@link McpSessionEndpoint.handleRequest}. */
@@ -87,6 +108,12 @@ export interface McpSessionEndpoint {
   readonly nodeId: string;
   /** Runs the lifecycle sweeper once: idle and expired sessions end, unused servers hibernate. */
   sweep(): Promise<void>;
+  /** Adds message middleware, inside any already added. */
+  use(middleware: MessageMiddleware | MiddlewarePlugin): void;
+  /** Counters and gauges of this process. */
+  metrics(): Promise<MetricsSnapshot>;
+  /** A `(req, res)` handler answering with the metrics in Prometheus text format; mount it where you like. */
+  metricsHandler(): (req: IncomingMessage, res: ServerResponse) => void;
   /** Ends every stream with a retry hint, closes every server and timer. Idempotent. */
   close(): Promise<void>;
 }
@@ -137,10 +164,6 @@ interface LiveSession {
 }
 
 type PendingLive = Promise<LiveSession>;
-
-function viewOf(record: SessionRecord): McpSession {
-  return sessionView(() => record);
-}
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
@@ -197,6 +220,15 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
   readonly #attached = new Map<string, Set<AttachedStream>>();
   readonly #sessionSubscriptions = new Map<string, Promise<() => unknown>>();
   readonly #writers = new Set<SseWriter>();
+  readonly #runtime: SessionRuntime;
+  readonly #metrics = new Metrics();
+  readonly #plugins: MiddlewarePlugin[] = [];
+  #chain: ((ctx: MessageContext, innermost: () => Promise<JsonRpcResult>) => Promise<JsonRpcResult>) | undefined;
+  #watchesNotifications = false;
+  readonly #rateLimitStore: RateLimitStore;
+  readonly #cacheStore: CacheStore;
+  /** Cleanup registered with `session.onClose`, by session, on this process. */
+  readonly #disposers = new Map<string, Set<() => void | Promise<void>>>();
   readonly #ready: Promise<void>;
   readonly #unsubscribe: Array<() => unknown> = [];
   #sweeper: NodeJS.Timeout | undefined;
@@ -217,8 +249,24 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       options.eventStore === undefined ? new MemoryEventStore({ maxEventsPerStream: options.maxEventsPerStream }) : options.eventStore;
     this.#bus = options.messageBus ?? new MemoryMessageBus();
     this.retryIntervalMs = options.retryIntervalMs;
+    this.#runtime = {
+      store: this.#store,
+      clock: this.#clock,
+      sealer: options.encryptionKeys === undefined ? undefined : new StateSealer(options.encryptionKeys),
+      maxStateKeys: options.maxStateKeys,
+      maxStateBytes: options.maxStateBytes,
+      onClose: (sessionId, cleanup) => {
+        let set = this.#disposers.get(sessionId);
+        if (set === undefined) this.#disposers.set(sessionId, (set = new Set()));
+        set.add(cleanup);
+        return () => void this.#disposers.get(sessionId)?.delete(cleanup);
+      },
+    };
     this.maxStreamDurationMs = options.maxStreamDurationMs;
     this.sessions = this.#directory();
+    this.#rateLimitStore = options.rateLimitStore ?? new MemoryRateLimitStore();
+    this.#cacheStore = options.cacheStore ?? new MemoryCacheStore();
+    for (const middleware of options.middleware) this.use(middleware);
     this.#ready = this.#subscribe();
     this.#ready.catch((error: unknown) => this.reportError(error));
     this.#sweeper = setInterval(() => void this.sweep(), options.sweepIntervalMs);
@@ -236,14 +284,14 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
   async handleRequest(req: IncomingMessage, res: ServerResponse, options: HandleRequestOptions = {}): Promise<void> {
     try {
       if (this.#closed) {
-        sendError(res, 503, JsonRpcErrorCode.ServerError, 'Service Unavailable: the MCP endpoint is shutting down', {
+        this.#refuse(res, 503, JsonRpcErrorCode.ServerError, 'Service Unavailable: the MCP endpoint is shutting down', {
           'retry-after': '1',
         });
         return;
       }
       const refusal = refusalReason(req, this.#options.allowedHosts, this.#options.allowedOrigins);
       if (refusal !== undefined) {
-        sendError(res, 403, JsonRpcErrorCode.ServerError, refusal);
+        this.#refuse(res, 403, JsonRpcErrorCode.ServerError, refusal);
         return;
       }
       await this.#ready;
@@ -255,11 +303,11 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
         case 'DELETE':
           return await this.#delete(req, res, options);
         default:
-          sendError(res, 405, JsonRpcErrorCode.ServerError, `Method Not Allowed: use ${ALLOW}`, { allow: ALLOW });
+          this.#refuse(res, 405, JsonRpcErrorCode.ServerError, `Method Not Allowed: use ${ALLOW}`, { allow: ALLOW });
       }
     } catch (error) {
       this.reportError(error);
-      sendError(res, 500, JsonRpcErrorCode.InternalError, 'Internal error');
+      this.#refuse(res, 500, JsonRpcErrorCode.InternalError, 'Internal error');
     }
   }
 
@@ -273,35 +321,35 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       );
     }
     if (!isJsonContentType(headerValue(req, 'content-type'))) {
-      return sendError(res, 415, JsonRpcErrorCode.ServerError, 'Unsupported Media Type: Content-Type must be application/json');
+      return this.#refuse(res, 415, JsonRpcErrorCode.ServerError, 'Unsupported Media Type: Content-Type must be application/json');
     }
     let body = options.body;
     if (body === unparsableBody) {
-      return sendError(res, 400, JsonRpcErrorCode.ParseError, 'Parse error: the body is not valid JSON');
+      return this.#refuse(res, 400, JsonRpcErrorCode.ParseError, 'Parse error: the body is not valid JSON');
     }
     if (body === undefined) {
       const read = await readJsonBody(req, this.#options.maxBodyBytes);
-      if (!read.ok) return sendError(res, read.status, read.code, read.message);
+      if (!read.ok) return this.#refuse(res, read.status, read.code, read.message);
       body = read.value;
     }
     const batch = Array.isArray(body);
     const messages = (batch ? body : [body]) as unknown[];
     if (messages.length === 0) {
-      return sendError(res, 400, JsonRpcErrorCode.InvalidRequest, 'Invalid Request: an empty batch');
+      return this.#refuse(res, 400, JsonRpcErrorCode.InvalidRequest, 'Invalid Request: an empty batch');
     }
     for (const message of messages) {
       const reason = invalidMessageReason(message);
-      if (reason !== undefined) return sendError(res, 400, JsonRpcErrorCode.InvalidRequest, `Invalid Request: ${reason}`);
+      if (reason !== undefined) return this.#refuse(res, 400, JsonRpcErrorCode.InvalidRequest, `Invalid Request: ${reason}`);
     }
     const valid = messages as JSONRPCMessage[];
     const sessionId = headerValue(req, 'mcp-session-id');
     const initialize = valid.find(isInitializeRequest);
     if (initialize !== undefined) {
       if (batch) {
-        return sendError(res, 400, JsonRpcErrorCode.InvalidRequest, 'Invalid Request: initialize must not be part of a batch');
+        return this.#refuse(res, 400, JsonRpcErrorCode.InvalidRequest, 'Invalid Request: initialize must not be part of a batch');
       }
       if (sessionId !== undefined) {
-        return sendError(res, 400, JsonRpcErrorCode.InvalidRequest, 'Invalid Request: the session is already initialized');
+        return this.#refuse(res, 400, JsonRpcErrorCode.InvalidRequest, 'Invalid Request: the session is already initialized');
       }
       return this.#initialize(req, res, initialize, options.auth);
     }
@@ -309,7 +357,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     if (access === undefined) return;
     const { record, protocolVersion } = access;
     if (batch && protocolVersion !== '2025-03-26') {
-      return sendError(res, 400, JsonRpcErrorCode.InvalidRequest, `Invalid Request: batches are not supported in protocol ${protocolVersion}`);
+      return this.#refuse(res, 400, JsonRpcErrorCode.InvalidRequest, `Invalid Request: batches are not supported in protocol ${protocolVersion}`);
     }
 
     const requests: JSONRPCRequest[] = [];
@@ -330,7 +378,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     }
     const stream = this.#openPostStream(res, live, protocolVersion, requests, batch);
     extra.closeSSEStream = () => stream.detach();
-    for (const request of requests) live.transport.receive(request, extra, stream);
+    for (const request of requests) this.#dispatch(live, request, extra, stream, stream, req, options.auth);
   }
 
   async #initialize(req: IncomingMessage, res: ServerResponse, request: JSONRPCRequest, auth: AuthInfo | undefined): Promise<void> {
@@ -355,7 +403,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       live = await this.#build(record);
     } catch (error) {
       this.reportError(error);
-      return sendError(res, 500, JsonRpcErrorCode.InternalError, 'Internal error: the MCP server could not be created');
+      return this.#refuse(res, 500, JsonRpcErrorCode.InternalError, 'Internal error: the MCP server could not be created');
     }
     const stream = this.#openPostStream(res, live, requested, [request], false, true);
     const sink: RequestSink = {
@@ -380,6 +428,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
             return;
           }
           stream.respond(response);
+          this.#metrics.sessionsCreated += 1;
           this.#log.info({ sessionId: record.id, protocolVersion: record.protocolVersion, principal: record.principal }, 'mcp-session: session created');
           try {
             await this.#options.onSessionCreated?.(live.session);
@@ -395,12 +444,12 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       },
     };
     const extra = this.#extra(req, auth);
-    live.transport.receive(request, extra, sink);
+    this.#dispatch(live, request, extra, sink, stream, req, auth);
   }
 
   async #get(req: IncomingMessage, res: ServerResponse, options: HandleRequestOptions): Promise<void> {
     if (!acceptsEventStream(headerValue(req, 'accept'))) {
-      return sendError(res, 406, JsonRpcErrorCode.ServerError, 'Not Acceptable: the client must accept text/event-stream');
+      return this.#refuse(res, 406, JsonRpcErrorCode.ServerError, 'Not Acceptable: the client must accept text/event-stream');
     }
     const access = await this.#access(req, res, headerValue(req, 'mcp-session-id'), options.auth, false);
     if (access === undefined) return;
@@ -413,7 +462,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       const parsed = parseEventId(lastEventId);
       const known = parsed === undefined ? undefined : await store.replayAfter(record.id, lastEventId);
       if (parsed === undefined || known === undefined) {
-        return sendError(res, 400, JsonRpcErrorCode.ServerError, 'Bad Request: unknown Last-Event-ID for this session');
+        return this.#refuse(res, 400, JsonRpcErrorCode.ServerError, 'Bad Request: unknown Last-Event-ID for this session');
       }
       const stream = new AttachedStream({
         sessionId: record.id,
@@ -427,6 +476,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       await this.#attach(stream);
       this.#takeOver(record.id, parsed.streamId, holder);
       const replay = (await store.replayAfter(record.id, lastEventId)) ?? known;
+      this.#metrics.eventsReplayed += replay.events.length;
       stream.replay(replay.events);
       return;
     }
@@ -454,13 +504,13 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
   async #delete(req: IncomingMessage, res: ServerResponse, options: HandleRequestOptions): Promise<void> {
     const sessionId = headerValue(req, 'mcp-session-id');
     if (sessionId === undefined) {
-      return sendError(res, 400, JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required');
+      return this.#refuse(res, 400, JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required');
     }
     const versionError = this.#versionError(req);
-    if (versionError !== undefined) return sendError(res, 400, JsonRpcErrorCode.ServerError, versionError);
+    if (versionError !== undefined) return this.#refuse(res, 400, JsonRpcErrorCode.ServerError, versionError);
     const record = await this.#store.get(sessionId, this.#clock.now());
     if (record === undefined || record.principal !== this.#principal(options.auth, req) || !(await this.#end(record, 'deleted'))) {
-      return sendError(res, 404, JsonRpcErrorCode.SessionNotFound, 'Session not found');
+      return this.#refuse(res, 404, JsonRpcErrorCode.SessionNotFound, 'Session not found');
     }
     res.writeHead(200).end();
   }
@@ -474,19 +524,19 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     countRequest: boolean,
   ): Promise<{ record: SessionRecord; protocolVersion: string } | undefined> {
     if (sessionId === undefined) {
-      sendError(res, 400, JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required');
+      this.#refuse(res, 400, JsonRpcErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required');
       return undefined;
     }
     const versionError = this.#versionError(req);
     if (versionError !== undefined) {
-      sendError(res, 400, JsonRpcErrorCode.ServerError, versionError);
+      this.#refuse(res, 400, JsonRpcErrorCode.ServerError, versionError);
       return undefined;
     }
     const now = this.#clock.now();
     const record = await this.#store.touch(sessionId, now, { principal: this.#principal(auth, req), countRequest });
     if (record === undefined) {
       // Unknown, ended, or bound to another principal: all look the same from outside.
-      sendError(res, 404, JsonRpcErrorCode.SessionNotFound, 'Session not found');
+      this.#refuse(res, 404, JsonRpcErrorCode.SessionNotFound, 'Session not found');
       return undefined;
     }
     const live = this.#lives.get(sessionId);
@@ -511,6 +561,126 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     return typeof subject === 'string' ? `${auth.clientId}:${subject}` : auth.clientId;
   }
 
+  /** Hands a request to the server, through the middleware chain when there is one. */
+  #dispatch(
+    live: LiveSession,
+    request: JSONRPCRequest,
+    extra: MessageExtra,
+    sink: RequestSink,
+    stream: PostStream,
+    req: IncomingMessage,
+    auth: AuthInfo | undefined,
+  ): void {
+    this.#metrics.countRequest(request.method);
+    const chain = this.#chain;
+    if (chain === undefined) {
+      live.transport.receive(request, extra, sink);
+      return;
+    }
+    const ctx: MessageContext = {
+      session: live.session,
+      method: request.method,
+      params: request.params,
+      id: request.id,
+      principal: live.record.principal,
+      authInfo: auth,
+      http: { headers: req.headers },
+      locals: {},
+    };
+    const server = () =>
+      new Promise<JsonRpcResult>((resolve, reject) => {
+        live.transport.receive(request, extra, {
+          acceptsRelated: sink.acceptsRelated,
+          send: (message) => sink.send(message),
+          respond: (response) => {
+            if ('result' in response) resolve(response.result);
+            else reject(new JsonRpcError(response.error.code, response.error.message, { data: response.error.data }));
+          },
+        });
+      });
+    chain(ctx, server).then(
+      (result) => sink.respond({ jsonrpc: '2.0', id: request.id, result }),
+      (error: unknown) => {
+        if (!(error instanceof JsonRpcError)) this.reportError(error);
+        const failure =
+          error instanceof JsonRpcError ? error : new JsonRpcError(JsonRpcErrorCode.InternalError, 'Internal error');
+        if (failure.httpStatus !== undefined) {
+          this.#metrics.countError(failure.httpStatus);
+          stream.refuse(failure.httpStatus, failure.headers, request.id, failure);
+        }
+        // After a refusal the stream ignores this; the sink still learns the outcome (a refused
+        // initialize must drop the server it built).
+        const body: JSONRPCResponse = { jsonrpc: '2.0', id: request.id, error: { code: failure.code, message: failure.message } };
+        if (failure.data !== undefined) body.error.data = failure.data;
+        void sink.respond(body);
+      },
+    );
+  }
+
+  use(middleware: MessageMiddleware | MiddlewarePlugin): void {
+    const plugin = toPlugin(middleware);
+    plugin.setup?.({ clock: this.#clock, rateLimitStore: this.#rateLimitStore, cacheStore: this.#cacheStore, metrics: this.#metrics });
+    this.#plugins.push(plugin);
+    this.#chain = compose(this.#plugins.map((entry) => entry.handle));
+    this.#watchesNotifications = this.#plugins.some((entry) => entry.onServerNotification !== undefined);
+  }
+
+  /** Tells middleware what a server sent (cache invalidation). */
+  serverNotification(sessionId: string, notification: JSONRPCNotification): void {
+    if (!this.#watchesNotifications) return;
+    const live = this.#lives.get(sessionId);
+    if (live === undefined) return;
+    for (const plugin of this.#plugins) {
+      if (plugin.onServerNotification === undefined) continue;
+      Promise.resolve(plugin.onServerNotification(live.session, notification)).catch((error: unknown) => this.reportError(error));
+    }
+  }
+
+  async metrics(): Promise<MetricsSnapshot> {
+    const m = this.#metrics;
+    return {
+      sessionsCreated: m.sessionsCreated,
+      sessionsActive: await this.#store.count(),
+      liveInstances: this.#lives.size,
+      openStreams: this.#writers.size,
+      sessionsClosed: { ...m.sessionsClosed },
+      sessionsRehydrated: m.sessionsRehydrated,
+      sessionsHibernated: m.sessionsHibernated,
+      requestsByMethod: Object.fromEntries(m.requestsByMethod),
+      errorsByStatus: Object.fromEntries(m.errorsByStatus),
+      rateLimited: m.rateLimited,
+      cacheHits: m.cacheHits,
+      cacheMisses: m.cacheMisses,
+      eventsStored: m.eventsStored,
+      eventsReplayed: m.eventsReplayed,
+    };
+  }
+
+  metricsHandler(): (req: IncomingMessage, res: ServerResponse) => void {
+    return (_req, res) => {
+      this.metrics().then(
+        (snapshot) => {
+          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+          res.end(prometheusText(snapshot));
+        },
+        (error: unknown) => {
+          this.reportError(error);
+          res.writeHead(500).end();
+        },
+      );
+    };
+  }
+
+  eventStored(): void {
+    this.#metrics.eventsStored += 1;
+  }
+
+  /** Answers with an HTTP error and a JSON-RPC error body, and counts it. */
+  #refuse(res: ServerResponse, status: number, code: number, message: string, headers?: Record<string, string>): void {
+    this.#metrics.countError(status);
+    sendError(res, status, code, message, headers);
+  }
+
   #extra(req: IncomingMessage, auth: AuthInfo | undefined): MessageExtra {
     const extra: MessageExtra = { requestInfo: { headers: req.headers }, request: new HttpRequestView(req) };
     if (auth !== undefined) extra.authInfo = auth;
@@ -528,7 +698,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
         if (!busy && (await this.#end(candidate, 'evicted'))) return true;
       }
     }
-    sendError(res, 503, JsonRpcErrorCode.ServerError, 'Service Unavailable: too many sessions', {
+    this.#refuse(res, 503, JsonRpcErrorCode.ServerError, 'Service Unavailable: too many sessions', {
       'retry-after': String(Math.ceil(this.#options.sweepIntervalMs / 1000)),
     });
     return false;
@@ -578,6 +748,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       throw new McpSessionError('ERR_MCP_SESSION_REHYDRATE', `session ${record.id} could not be rehydrated`, { cause: error });
     }
     this.#lives.set(record.id, live);
+    this.#metrics.sessionsRehydrated += 1;
     this.#log.debug({ sessionId: record.id, nodeId: this.nodeId }, 'mcp-session: session rehydrated');
     return live;
   }
@@ -586,7 +757,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     const transport = new SessionTransport(record.id, this);
     const live: LiveSession = {
       record,
-      session: sessionView(() => live.record),
+      session: sessionHandle(record.id, () => live.record, this.#runtime),
       server: undefined as unknown as McpServerLike,
       transport,
       lastUsedAt: this.#clock.now(),
@@ -626,17 +797,37 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
   /** Releases what a session that is gone from the store still holds, here and on every process. */
   async #ended(record: SessionRecord, reason: SessionCloseReason): Promise<void> {
     await this.#closeLocal(record.id);
+    await this.#runDisposers(record.id);
     try {
       await this.eventStore?.deleteSession(record.id);
       await this.#bus.publish('mcp:control', { kind: 'terminated', sessionId: record.id });
     } catch (error) {
       this.reportError(error);
     }
+    this.#metrics.sessionsClosed[reason] += 1;
     this.#log.info({ sessionId: record.id, reason }, 'mcp-session: session closed');
     try {
-      await this.#options.onSessionClosed?.(viewOf(record), reason);
+      await this.#options.onSessionClosed?.(this.#viewOf(record), reason);
     } catch (error) {
       this.reportError(error);
+    }
+  }
+
+  #viewOf(record: SessionRecord): McpSession {
+    return sessionHandle(record.id, () => record, this.#runtime);
+  }
+
+  /** Runs the session's `onClose` cleanup registered on this process, once. */
+  async #runDisposers(sessionId: string): Promise<void> {
+    const set = this.#disposers.get(sessionId);
+    if (set === undefined) return;
+    this.#disposers.delete(sessionId);
+    for (const cleanup of set) {
+      try {
+        await cleanup();
+      } catch (error) {
+        this.reportError(error);
+      }
     }
   }
 
@@ -748,8 +939,31 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
   }
 
   #onControlMessage(message: BusMessage): void {
-    if (message.kind === 'terminated') void this.#closeLocal(message.sessionId);
+    if (message.kind === 'terminated') {
+      void this.#closeLocal(message.sessionId).then(() => this.#runDisposers(message.sessionId));
+    }
     else if (message.kind === 'stream-taken') this.#yieldStream(message.sessionId, message.streamId, message.holder);
+    else if (message.kind === 'broadcast') void this.#deliverBroadcast(message.message, message.filter);
+  }
+
+  /** Delivers a broadcast to the sessions whose GET stream is held here (so each gets it once). */
+  async #deliverBroadcast(message: JSONRPCMessage, filter: BroadcastFilter | undefined): Promise<void> {
+    const now = this.#clock.now();
+    for (const sessionId of [...this.#attached.keys()]) {
+      if (this.#standalone(sessionId) === undefined) continue;
+      if (filter?.sessionIds !== undefined && !filter.sessionIds.includes(sessionId)) continue;
+      if (filter?.excludeSessionIds?.includes(sessionId)) continue;
+      try {
+        if (filter?.principal !== undefined) {
+          const record = await this.#store.get(sessionId, now);
+          if (record?.principal !== filter.principal) continue;
+        }
+        if (filter?.hasStateKey !== undefined && (await this.#store.getState(sessionId, filter.hasStateKey, now)) === undefined) continue;
+        this.sendStandalone(sessionId, message);
+      } catch (error) {
+        this.reportError(error);
+      }
+    }
   }
 
   async #subscribe(): Promise<void> {
@@ -818,6 +1032,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
           const idle = live.transport.pendingRequests === 0 && live.postStreams.size === 0;
           if (idle && live.lastUsedAt + hibernateAfter <= now) {
             await this.#dispose(live);
+            this.#metrics.sessionsHibernated += 1;
             this.#log.debug({ sessionId: live.record.id }, 'mcp-session: session hibernated');
           }
         }
@@ -841,6 +1056,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     for (const pending of this.#creating.values()) {
       await pending.then((live) => this.#dispose(live, retry)).catch(() => undefined);
     }
+    for (const sessionId of [...this.#disposers.keys()]) await this.#runDisposers(sessionId);
     for (const unsubscribe of this.#unsubscribe.splice(0)) await unsubscribe();
     for (const subscription of this.#sessionSubscriptions.values()) await (await subscription)();
     this.#sessionSubscriptions.clear();
@@ -848,8 +1064,9 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       // The sessions lived only in this endpoint's memory: they end with it.
       for (const record of await this.#store.list()) {
         await this.#store.delete(record.id);
+        this.#metrics.sessionsClosed.shutdown += 1;
         try {
-          await this.#options.onSessionClosed?.(viewOf(record), 'shutdown');
+          await this.#options.onSessionClosed?.(this.#viewOf(record), 'shutdown');
         } catch (error) {
           this.reportError(error);
         }
@@ -861,11 +1078,11 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     const endpoint = this;
     return {
       async list() {
-        return (await endpoint.#store.list()).map(viewOf);
+        return (await endpoint.#store.list()).map((record) => endpoint.#viewOf(record));
       },
       async get(id) {
         const record = await endpoint.#store.get(id, endpoint.#clock.now());
-        return record === undefined ? undefined : viewOf(record);
+        return record === undefined ? undefined : endpoint.#viewOf(record);
       },
       async terminate(id) {
         const record = await endpoint.#store.get(id, endpoint.#clock.now());
@@ -876,6 +1093,11 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       },
       get liveCount() {
         return endpoint.#lives.size;
+      },
+      async broadcast(notification, filter) {
+        const message: BusMessage = { kind: 'broadcast', message: notification };
+        if (filter !== undefined) message.filter = filter;
+        await endpoint.#bus.publish('mcp:control', message);
       },
     };
   }

@@ -4,7 +4,9 @@ export type McpSessionErrorCode =
   | 'ERR_MCP_SESSION_CLOSED'
   | 'ERR_MCP_SESSION_FACTORY'
   | 'ERR_MCP_SESSION_REHYDRATE'
-  | 'ERR_MCP_SESSION_STORE';
+  | 'ERR_MCP_SESSION_STORE'
+  | 'ERR_MCP_SESSION_STATE'
+  | 'ERR_MCP_SESSION_STATE_LIMIT';
 
 /**
  * The one error class of this library. `code` is stable and safe to branch on;
@@ -31,4 +33,6 @@ export const JsonRpcErrorCode = {
   ServerError: -32000,
   /** Session not found (unknown, expired, terminated, or bound to another principal). */
   SessionNotFound: -32001,
+  /** Rate limited: `data.retryAfterMs` says when to try again (with HTTP 429). */
+  RateLimited: -32029,
 } as const;

@@ -28,7 +28,30 @@ export {
   type ResolvedOptions,
   type ResponseMode,
 } from './options.js';
-export type { ClientInfo, McpSession } from './session.js';
+export type { ClientInfo, JsonValue, McpSession, SessionState } from './session.js';
+export { StateSealer, type EncryptionKey } from './crypto.js';
+export {
+  cache,
+  compose,
+  forMethod,
+  JsonRpcError,
+  onCallTool,
+  onGetPrompt,
+  onListPrompts,
+  onListResources,
+  onListTools,
+  onReadResource,
+  rateLimit,
+  type CacheOptions,
+  type JsonRpcResult,
+  type MessageContext,
+  type MessageMiddleware,
+  type MiddlewareEnv,
+  type MiddlewarePlugin,
+  type Next,
+  type RateLimitOptions,
+} from './middleware.js';
+export { Metrics, prometheusText, type MetricsSnapshot } from './metrics.js';
 export {
   gcra,
   MemoryCacheStore,

@@ -1,8 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { McpSessionError } from './errors.js';
-import type { EventStore, MessageBus, SessionCloseReason, SessionStore } from './stores/types.js';
+import type { CacheStore, EventStore, MessageBus, RateLimitStore, SessionCloseReason, SessionStore } from './stores/types.js';
+import type { MessageMiddleware, MiddlewarePlugin } from './middleware.js';
 import type { McpSession } from './session.js';
+import type { EncryptionKey } from './crypto.js';
 
 /**
  * What the server factory returns: an `McpServer` of `@modelcontextprotocol/server` (v2) or
@@ -59,6 +61,19 @@ export const mcpSessionOptionsSchema = z
     sessionStore: z.custom<SessionStore>((v) => typeof v === 'object' && v !== null).optional(),
     /** Where stream events live for resumption. Default: a memory store; `null` turns resumption off. */
     eventStore: z.custom<EventStore | null>((v) => v === null || (typeof v === 'object' && v !== null)).optional(),
+    /** Rate-limit counters for `rateLimit()`. Default: memory. */
+    rateLimitStore: z.custom<RateLimitStore>((v) => typeof v === 'object' && v !== null).optional(),
+    /** Entries of the response cache for `cache()`. Default: memory. */
+    cacheStore: z.custom<CacheStore>((v) => typeof v === 'object' && v !== null).optional(),
+    /** Message middleware around every JSON-RPC request, outermost first. */
+    middleware: z
+      .array(
+        z.custom<MessageMiddleware | MiddlewarePlugin>(
+          (v) => typeof v === 'function' || (typeof v === 'object' && v !== null && typeof (v as MiddlewarePlugin).handle === 'function'),
+          { message: 'each middleware is a function (ctx, next) or an object with handle(ctx, next)' },
+        ),
+      )
+      .default([]),
     /** Publish/subscribe between processes sharing the stores. Default: in-process. */
     messageBus: z.custom<MessageBus>((v) => typeof v === 'object' && v !== null).optional(),
     /** A session with no activity for this long ends (open streams count as activity). Default 30 min. */
@@ -91,6 +106,15 @@ export const mcpSessionOptionsSchema = z
     onSessionClosed: fn<(session: McpSession, reason: SessionCloseReason) => void | Promise<void>>('onSessionClosed').optional(),
     /** Time source. Default: `Date.now`. */
     clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null && typeof (v as Clock).now === 'function').optional(),
+    /** Seal state values with AES-256-GCM at rest. The first key encrypts; all decrypt (rotation). */
+    encryptionKeys: z
+      .array(z.custom<EncryptionKey>((v) => typeof v === 'object' && v !== null && 'id' in v && 'key' in v, { message: 'each key is { id, key }' }))
+      .min(1)
+      .optional(),
+    /** Keys of state per session. Default 1,000. */
+    maxStateKeys: positiveInt.default(1_000),
+    /** Bytes of state (keys and stored values) per session. Default 1 MiB. */
+    maxStateBytes: positiveInt.default(1024 * 1024),
     /** Receives structured lifecycle logs. Default: errors as process warnings, nothing else. */
     logger: z
       .custom<Logger>(

@@ -1,4 +1,7 @@
-import type { SessionRecord } from './stores/types.js';
+import { McpSessionError } from './errors.js';
+import type { StateSealer } from './crypto.js';
+import type { Clock } from './options.js';
+import type { SessionRecord, SessionStore } from './stores/types.js';
 
 /** The client's self-description from `initialize`. */
 export interface ClientInfo {
@@ -7,16 +10,35 @@ export interface ClientInfo {
   [key: string]: unknown;
 }
 
+/** A JSON value. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
 /**
- * A legacy MCP session as the server factory and hooks see it. A read-only view of the session
- * record; the record in the `SessionStore` is the truth.
+ * Session-scoped state, kept in the `SessionStore` (never only in a server instance), so it survives
+ * hibernation, rehydration on another process and restarts. Values are JSON.
+ */
+export interface SessionState {
+  get<T extends JsonValue = JsonValue>(key: string): Promise<T | undefined>;
+  /**
+   * Stores a value; with `ttlMs` it is gone after that long. Throws `ERR_MCP_SESSION_STATE_LIMIT` when
+   * the session would exceed its key or byte limit.
+   */
+  set(key: string, value: JsonValue, options?: { ttlMs?: number }): Promise<void>;
+  delete(key: string): Promise<boolean>;
+  keys(): Promise<string[]>;
+  clear(): Promise<void>;
+}
+
+/**
+ * A legacy MCP session as the server factory, tools, middleware and hooks see it. Metadata is a view
+ * of the session record; `state` reads and writes the store.
  */
 export interface McpSession {
   /** The `MCP-Session-Id`. */
   readonly id: string;
   /** The principal the session is bound to, when the client authenticated. */
   readonly principal: string | undefined;
-  /** The protocol version the client asked for at `initialize` (the server may have answered another). */
+  /** The negotiated protocol version. */
   readonly protocolVersion: string;
   readonly clientInfo: ClientInfo | undefined;
   readonly clientCapabilities: Record<string, unknown> | undefined;
@@ -24,13 +46,75 @@ export interface McpSession {
   readonly createdAt: number;
   readonly lastActiveAt: number;
   readonly requestCount: number;
+  readonly state: SessionState;
+  /**
+   * Registers cleanup that runs once when the session ends, whatever ends it (DELETE, expiry, eviction,
+   * shutdown of this process). Returns a function that unregisters it.
+   */
+  onClose(cleanup: () => void | Promise<void>): () => void;
 }
 
-/** A view of a record, read live so it reflects later touches on this process. */
-export function sessionView(getRecord: () => SessionRecord): McpSession {
+/** What a session handle needs from the endpoint. */
+export interface SessionRuntime {
+  readonly store: SessionStore;
+  readonly clock: Clock;
+  readonly sealer: StateSealer | undefined;
+  readonly maxStateKeys: number;
+  readonly maxStateBytes: number;
+  onClose(sessionId: string, cleanup: () => void | Promise<void>): () => void;
+}
+
+function checkKey(key: string): void {
+  if (typeof key !== 'string' || key.length === 0 || key.length > 256) {
+    throw new McpSessionError('ERR_MCP_SESSION_STATE', `state keys are strings of 1 to 256 characters; got ${JSON.stringify(key)}`);
+  }
+}
+
+function sessionState(sessionId: string, runtime: SessionRuntime): SessionState {
+  const { store, clock, sealer } = runtime;
+  return {
+    async get<T extends JsonValue>(key: string): Promise<T | undefined> {
+      checkKey(key);
+      const stored = await store.getState(sessionId, key, clock.now());
+      if (stored === undefined) return undefined;
+      return JSON.parse(sealer === undefined ? stored : sealer.open(stored, `${sessionId}\n${key}`)) as T;
+    },
+    async set(key, value, options = {}) {
+      checkKey(key);
+      const json = JSON.stringify(value);
+      if (json === undefined) throw new McpSessionError('ERR_MCP_SESSION_STATE', `state "${key}": the value is not JSON`);
+      const stored = sealer === undefined ? json : sealer.seal(json, `${sessionId}\n${key}`);
+      const result = await store.setState(sessionId, key, stored, {
+        now: clock.now(),
+        ttlMs: options.ttlMs,
+        maxKeys: runtime.maxStateKeys,
+        maxBytes: runtime.maxStateBytes,
+      });
+      if (result.ok) return;
+      if (result.reason === 'no-session') throw new McpSessionError('ERR_MCP_SESSION_STATE', `session ${sessionId} has ended`);
+      const limit =
+        result.reason === 'too-many-keys' ? `${runtime.maxStateKeys} keys (maxStateKeys)` : `${runtime.maxStateBytes} bytes (maxStateBytes)`;
+      throw new McpSessionError('ERR_MCP_SESSION_STATE_LIMIT', `state "${key}" not stored: the session would exceed ${limit}`);
+    },
+    async delete(key) {
+      checkKey(key);
+      return store.deleteState(sessionId, key);
+    },
+    async keys() {
+      return store.stateKeys(sessionId, clock.now());
+    },
+    async clear() {
+      await store.clearState(sessionId);
+    },
+  };
+}
+
+/** A session handle over a record, read live so it reflects later touches on this process. */
+export function sessionHandle(sessionId: string, getRecord: () => SessionRecord, runtime: SessionRuntime): McpSession {
+  const state = sessionState(sessionId, runtime);
   return {
     get id() {
-      return getRecord().id;
+      return sessionId;
     },
     get principal() {
       return getRecord().principal;
@@ -53,5 +137,7 @@ export function sessionView(getRecord: () => SessionRecord): McpSession {
     get requestCount() {
       return getRecord().requestCount;
     },
+    state,
+    onClose: (cleanup) => runtime.onClose(sessionId, cleanup),
   };
 }

@@ -25,6 +25,8 @@ export interface StreamContext {
   streamOpened(stream: PostStream): void;
   /** The stream is answered (or aborted): nothing more goes to it. */
   streamDone(stream: PostStream): void;
+  /** An event was stored (metrics). */
+  eventStored(): void;
   reportError(error: unknown): void;
 }
 
@@ -109,6 +111,26 @@ export class PostStream implements RequestSink {
   }
 
   /**
+   * Answers a single request with an HTTP error status (a rate limit's 429), when nothing was sent yet.
+   * False when the response already started or carries a batch: the caller answers in JSON-RPC instead.
+   */
+  refuse(status: number, headers: Record<string, string>, id: RequestId, error: { code: number; message: string; data?: unknown }): boolean {
+    if (this.#state !== 'pending' || this.#batch || this.#res.headersSent) return false;
+    this.#pending.delete(id);
+    this.#state = 'done';
+    this.#ctx.streamDone(this);
+    if (this.#res.destroyed) return true;
+    const body: JSONRPCResponse = { jsonrpc: '2.0', id, error: { code: error.code, message: error.message } };
+    if (error.data !== undefined) body.error.data = error.data;
+    const text = JSON.stringify(body);
+    const out: Record<string, string> = { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) };
+    if (this.sessionHeader !== undefined) out['mcp-session-id'] = this.sessionHeader;
+    this.#res.writeHead(status, out);
+    this.#res.end(text);
+    return true;
+  }
+
+  /**
    * Closes the client's connection without ending the stream (SEP-1699 polling, or another
    * connection took the stream over); later events are stored for resumption.
    */
@@ -167,7 +189,10 @@ export class PostStream implements RequestSink {
     }
     this.#enqueue(
       () => store.append(this.sessionId, this.streamId, message),
-      (eventId) => this.#deliver(eventId, message),
+      (eventId) => {
+        this.#ctx.eventStored();
+        this.#deliver(eventId, message);
+      },
       () => this.#sse?.event(undefined, message),
     );
   }

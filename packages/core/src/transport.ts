@@ -1,5 +1,6 @@
 import {
   type JSONRPCMessage,
+  type JSONRPCNotification,
   type JSONRPCRequest,
   type JSONRPCResponse,
   type RequestId,
@@ -22,6 +23,8 @@ export interface TransportHost {
   nextOutgoingId(): string;
   /** Delivers a message that belongs on the session's standalone (GET) stream. */
   sendStandalone(sessionId: string, message: JSONRPCMessage): void;
+  /** Sees every notification the server sends (for cache invalidation). */
+  serverNotification(sessionId: string, notification: JSONRPCNotification): void;
   reportError(error: Error): void;
 }
 
@@ -134,8 +137,9 @@ export class SessionTransport {
       const wireId = this.#host.nextOutgoingId();
       this.#outgoing.set(wireId, message.id);
       outbound = { ...message, id: wireId };
-    } else if (message.method === 'notifications/cancelled') {
-      outbound = this.#rewriteCancellation(message.params);
+    } else {
+      this.#host.serverNotification(this.sessionId, message);
+      if (message.method === 'notifications/cancelled') outbound = this.#rewriteCancellation(message.params);
     }
     const related = options?.relatedRequestId;
     const sink = related === undefined ? undefined : this.#routes.get(related);

@@ -165,10 +165,16 @@ export type BusMessage =
   | { kind: 'terminated'; sessionId: string }
   | { kind: 'broadcast'; message: JSONRPCMessage; filter?: BroadcastFilter };
 
-/** Which sessions a broadcast reaches: all, or those of one principal, or those listed. */
+/** Which sessions a broadcast reaches; every condition given must hold. */
 export interface BroadcastFilter {
+  /** Only sessions bound to this principal. */
   principal?: string;
+  /** Only these sessions. */
   sessionIds?: string[];
+  /** Not these sessions (the sender, say). */
+  excludeSessionIds?: string[];
+  /** Only sessions whose state holds this key (a group they joined). */
+  hasStateKey?: string;
 }
 
 /** Publish/subscribe between the processes that share the stores. Delivery is at most once. */

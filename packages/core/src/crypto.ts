@@ -1,0 +1,63 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { McpSessionError } from './errors.js';
+
+/** A 256-bit key for sealing state at rest; `key` is 32 bytes, or their base64 encoding. */
+export interface EncryptionKey {
+  id: string;
+  key: string | Uint8Array;
+}
+
+const PREFIX = 'enc:v1:';
+
+/**
+ * Seals state values with AES-256-GCM before they reach a store. The first key encrypts; every listed
+ * key decrypts, so keys rotate by putting the new one first. The session id and state key are bound in
+ * as associated data: a sealed value copied to another session or key does not open.
+ */
+export class StateSealer {
+  readonly #keys = new Map<string, Buffer>();
+  readonly #current: string;
+
+  constructor(keys: readonly EncryptionKey[]) {
+    if (keys.length === 0) throw new McpSessionError('ERR_MCP_SESSION_INVALID_OPTIONS', 'encryptionKeys: give at least one key');
+    for (const { id, key } of keys) {
+      if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) {
+        throw new McpSessionError('ERR_MCP_SESSION_INVALID_OPTIONS', `encryptionKeys: key id "${id}" must be 1-32 of [A-Za-z0-9_-]`);
+      }
+      const bytes = typeof key === 'string' ? Buffer.from(key, 'base64') : Buffer.from(key);
+      if (bytes.length !== 32) {
+        throw new McpSessionError('ERR_MCP_SESSION_INVALID_OPTIONS', `encryptionKeys: key "${id}" must be 32 bytes (base64 of 32 bytes)`);
+      }
+      this.#keys.set(id, bytes);
+    }
+    this.#current = keys[0]!.id;
+  }
+
+  seal(plain: string, context: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.#keys.get(this.#current)!, iv);
+    cipher.setAAD(Buffer.from(context));
+    const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    return `${PREFIX}${this.#current}:${iv.toString('base64url')}:${cipher.getAuthTag().toString('base64url')}:${body.toString('base64url')}`;
+  }
+
+  /** Opens a sealed value; a plain value (stored before encryption was turned on) passes through. */
+  open(stored: string, context: string): string {
+    if (!stored.startsWith(PREFIX)) return stored;
+    const [keyId, iv, tag, body] = stored.slice(PREFIX.length).split(':');
+    const key = keyId === undefined ? undefined : this.#keys.get(keyId);
+    if (key === undefined || iv === undefined || tag === undefined || body === undefined) {
+      throw new McpSessionError('ERR_MCP_SESSION_STATE', `a state value is sealed with key "${keyId}", which is not in encryptionKeys`);
+    }
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+      decipher.setAAD(Buffer.from(context));
+      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+    } catch (error) {
+      throw new McpSessionError('ERR_MCP_SESSION_STATE', 'a state value failed authentication (tampered, or moved from another session or key)', {
+        cause: error,
+      });
+    }
+  }
+}
