@@ -18,6 +18,7 @@ export type {
   RequestId,
 } from './jsonrpc.js';
 export {
+  envName,
   mcpSessionOptionsSchema,
   resolveOptions,
   type AuthInfo,

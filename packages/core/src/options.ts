@@ -137,12 +137,73 @@ export type McpSessionOptions = z.input<typeof mcpSessionOptionsSchema>;
 /** Options after defaults are applied. */
 export type ResolvedOptions = z.output<typeof mcpSessionOptionsSchema>;
 
-/** Validates options once, at start-up; a bad option throws naming the option and the reason. */
-export function resolveOptions(options: McpSessionOptions): ResolvedOptions {
-  const parsed = mcpSessionOptionsSchema.safeParse(options);
+/** Options that can also come from `MCP_SESSION_*` environment variables, with how to read each. */
+const ENV_OPTIONS = {
+  responseMode: 'string',
+  idleTimeoutMs: 'number',
+  maxLifetimeMs: 'number',
+  maxSessions: 'number',
+  onMaxSessions: 'string',
+  hibernateAfterMs: 'number',
+  sweepIntervalMs: 'number',
+  keepAliveIntervalMs: 'number',
+  retryIntervalMs: 'number',
+  maxStreamDurationMs: 'number',
+  maxBodyBytes: 'number',
+  allowedOrigins: 'list',
+  allowedHosts: 'list',
+  nodeId: 'string',
+  maxEventsPerStream: 'number',
+  maxStateKeys: 'number',
+  maxStateBytes: 'number',
+  encryptionKeys: 'keys',
+} as const satisfies Partial<Record<keyof McpSessionOptions, string>>;
+
+/** `idleTimeoutMs` → `MCP_SESSION_IDLE_TIMEOUT_MS`. */
+export function envName(option: string): string {
+  return `MCP_SESSION_${option.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
+}
+
+function fromEnvironment(env: Record<string, string | undefined>): { options: Record<string, unknown>; names: Map<string, string> } {
+  const options: Record<string, unknown> = {};
+  const names = new Map<string, string>();
+  for (const [option, kind] of Object.entries(ENV_OPTIONS)) {
+    const name = envName(option);
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') continue;
+    names.set(option, name);
+    const value = raw.trim();
+    if (kind === 'number') options[option] = /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+    else if (kind === 'list') options[option] = value.split(',').map((item) => item.trim()).filter(Boolean);
+    else if (kind === 'keys') {
+      // "id:base64,id:base64" — the first encrypts.
+      options[option] = value.split(',').map((pair) => {
+        const [id = '', key = ''] = pair.trim().split(':');
+        return { id, key };
+      });
+    } else options[option] = value;
+  }
+  return { options, names };
+}
+
+/**
+ * Validates options once, at start-up; a bad option throws naming the option (or the environment
+ * variable it came from) and the reason. Options given in code win over `MCP_SESSION_*` variables,
+ * which win over the defaults.
+ */
+export function resolveOptions(options: McpSessionOptions, env: Record<string, string | undefined> = process.env): ResolvedOptions {
+  const environment = fromEnvironment(env);
+  const merged: Record<string, unknown> = { ...environment.options };
+  for (const [key, value] of Object.entries(options)) if (value !== undefined) merged[key] = value;
+  const parsed = mcpSessionOptionsSchema.safeParse(merged);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues
-    .map((issue) => `${issue.path.join('.') || '(options)'}: ${issue.message}`)
+    .map((issue) => {
+      const option = String(issue.path[0] ?? '');
+      const source = options[option as keyof McpSessionOptions] === undefined ? environment.names.get(option) : undefined;
+      const where = issue.path.join('.') || '(options)';
+      return `${source === undefined ? where : `${where} (from ${source})`}: ${issue.message}`;
+    })
     .join('; ');
   throw new McpSessionError('ERR_MCP_SESSION_INVALID_OPTIONS', `invalid options: ${problems}`);
 }

@@ -3,7 +3,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { McpSessionError, createMcpSessionEndpoint, type McpSessionEndpoint } from '@x/mcp-session-core';
+import { McpSessionError, createMcpSessionEndpoint, envName, resolveOptions, type McpSessionEndpoint } from '@x/mcp-session-core';
 
 let server: Server | undefined;
 let endpoint: McpSessionEndpoint | undefined;
@@ -69,5 +69,32 @@ describe('createMcpSessionEndpoint on bare node:http', () => {
     expect(() =>
       createMcpSessionEndpoint({ server: () => new McpServer({ name: 't', version: '1' }), responseMode: 'xml' as 'sse' }),
     ).toThrow(/responseMode/);
+  });
+});
+
+describe('options from MCP_SESSION_* environment variables', () => {
+  const server = () => new McpServer({ name: 't', version: '1' });
+
+  it('reads numbers, enums, lists and keys, and lets code options win', () => {
+    const env = {
+      MCP_SESSION_IDLE_TIMEOUT_MS: '60000',
+      MCP_SESSION_RESPONSE_MODE: 'sse',
+      MCP_SESSION_ALLOWED_HOSTS: 'a.example, b.example',
+      MCP_SESSION_MAX_SESSIONS: '10',
+      MCP_SESSION_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+    };
+    const resolved = resolveOptions({ server, maxSessions: 20 }, env);
+    expect(resolved.idleTimeoutMs).toBe(60_000);
+    expect(resolved.responseMode).toBe('sse');
+    expect(resolved.allowedHosts).toEqual(['a.example', 'b.example']);
+    expect(resolved.maxSessions).toBe(20);
+    expect(resolved.encryptionKeys?.[0]?.id).toBe('k1');
+    expect(envName('maxStreamDurationMs')).toBe('MCP_SESSION_MAX_STREAM_DURATION_MS');
+  });
+
+  it('names the variable a bad value came from', () => {
+    expect(() => resolveOptions({ server }, { MCP_SESSION_IDLE_TIMEOUT_MS: 'soon' })).toThrow(/idleTimeoutMs \(from MCP_SESSION_IDLE_TIMEOUT_MS\)/);
+    expect(() => resolveOptions({ server }, { MCP_SESSION_ON_MAX_SESSIONS: 'panic' })).toThrow(/MCP_SESSION_ON_MAX_SESSIONS/);
+    expect(() => createMcpSessionEndpoint({ server, encryptionKeys: [{ id: 'k', key: 'c2hvcnQ=' }] })).toThrow(/32 bytes/);
   });
 });

@@ -1,6 +1,7 @@
 import { describe } from 'vitest';
 import type { AdapterHarness } from './harness.js';
 import { conformanceSuite } from './suites/conformance.js';
+import { featuresSuite } from './suites/features.js';
 import { hostSuite } from './suites/host.js';
 import { httpRulesSuite } from './suites/http-rules.js';
 import { interopSuite } from './suites/interop.js';
@@ -10,7 +11,8 @@ import { twoNodeSuite } from './suites/two-node.js';
 export { type AdapterHarness, type HostOptions, ManualClock, type RunningApp } from './harness.js';
 export { type ClientOptions, connectClient, type TestClient } from './fixtures/clients.js';
 export { createV1Server, createV2Server, type SdkMajor, serverFactory } from './fixtures/servers.js';
-export { conformanceSuite, hostSuite, httpRulesSuite, interopSuite, lifecycleSuite, twoNodeSuite };
+export { stateServerFactory, stateServerProbe, type StateServerProbe } from './fixtures/state-server.js';
+export { conformanceSuite, featuresSuite, hostSuite, httpRulesSuite, interopSuite, lifecycleSuite, twoNodeSuite };
 
 /**
  * The suite every adapter must pass: the HTTP rules, the session lifecycle, SDK interop, two nodes
@@ -29,6 +31,7 @@ export function runAdapterSuite(harness: AdapterHarness): void {
     interopSuite(harness);
     twoNodeSuite(harness);
     hostSuite(harness);
+    featuresSuite(harness);
     conformanceSuite(harness);
   });
 }
