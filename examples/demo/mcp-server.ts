@@ -1,43 +1,152 @@
 import { McpServer } from '@modelcontextprotocol/server';
-import type { McpSession } from '@x/mcp-session-core';
+import type { McpSession, SessionDirectory } from '@x/mcp-session-core';
 import { z } from 'zod';
 
-/** The demo's MCP server: one instance per session, built by the session layer. */
-export function createDemoServer(session: McpSession): McpServer {
+/** Demo accounts for `secure_login`. A real server authenticates with OAuth, never like this. */
+const DEMO_USERS: Record<string, { password: string; role: 'admin' | 'user' }> = {
+  admin: { password: 'admin-password', role: 'admin' },
+  demo: { password: 'demo-password', role: 'user' },
+};
+
+/** What `get_server_config` reports: the non-secret settings the demo runs with. */
+export interface DemoConfig {
+  responseMode: string;
+  idleTimeoutMs: number;
+  hibernateAfterMs: number | undefined;
+  stores: 'memory' | 'redis';
+  encryptionAtRest: boolean;
+  rateLimit: string;
+  cache: string;
+}
+
+const text = (value: string) => ({ content: [{ type: 'text' as const, text: value }] });
+const JOINED = 'coordination.joined';
+const LOGIN = 'auth.user';
+
+/**
+ * The demo's MCP server: one instance per session, built by the session layer. Every tool is backed by
+ * a library feature — session state, the session directory, broadcast, the cache and the rate limit
+ * configured in `app.ts` — not by maps of its own.
+ */
+export function createDemoServer(session: McpSession, sessions?: () => SessionDirectory, config?: DemoConfig): McpServer {
   const server = new McpServer({ name: 'mcp-session-demo', version: '0.1.0' }, { capabilities: { logging: {} } });
 
-  server.registerTool(
-    'echo',
-    { description: 'Echoes its input.', inputSchema: z.object({ text: z.string() }) },
-    async ({ text }) => ({ content: [{ type: 'text', text }] }),
+  server.registerTool('echo', { description: 'Echoes its input.', inputSchema: z.object({ text: z.string() }) }, async ({ text: value }) =>
+    text(value),
   );
 
   server.registerTool(
-    'session_id',
-    { description: "This session's id and the client that opened it." },
-    async () => ({
-      content: [{ type: 'text', text: `${session.id} (${session.clientInfo?.name ?? 'unknown client'})` }],
-    }),
+    'limited_echo',
+    { description: 'Echoes its input; limited to 5 calls a minute per session.', inputSchema: z.object({ text: z.string() }) },
+    async ({ text: value }) => text(value),
   );
+
+  server.registerTool('session_id', { description: "This session's id and short id." }, async () =>
+    text(JSON.stringify({ sessionId: session.id, shortId: session.id.slice(0, 8), client: session.clientInfo?.name ?? null })),
+  );
+
+  server.registerTool(
+    'set_session_data',
+    { description: 'Stores a value in this session.', inputSchema: z.object({ key: z.string(), value: z.string() }) },
+    async ({ key, value }) => {
+      await session.state.set(`data.${key}`, value);
+      return text(`stored ${key}`);
+    },
+  );
+  server.registerTool(
+    'get_session_data',
+    { description: 'Reads a value of this session.', inputSchema: z.object({ key: z.string() }) },
+    async ({ key }) => {
+      const value = await session.state.get<string>(`data.${key}`);
+      return text(value === undefined ? `no value for ${key}` : value);
+    },
+  );
+  server.registerTool('list_session_keys', { description: 'Keys stored in this session.' }, async () => {
+    const keys = (await session.state.keys()).filter((key) => key.startsWith('data.')).map((key) => key.slice(5));
+    return text(JSON.stringify(keys.sort()));
+  });
+
+  server.registerTool(
+    'managed_tool',
+    { description: "Answers with this session's request number.", inputSchema: z.object({ data: z.string() }) },
+    async ({ data }) => text(`request #${session.requestCount} of session ${session.id.slice(0, 8)}: ${data}`),
+  );
+
+  server.registerTool('join_coordination', { description: 'Joins the group that broadcast_to_sessions reaches.' }, async () => {
+    await session.state.set(JOINED, true);
+    return text('joined');
+  });
+  server.registerTool(
+    'broadcast_to_sessions',
+    { description: 'Sends a message to every other joined session (as a logging notification).', inputSchema: z.object({ message: z.string() }) },
+    async ({ message }) => {
+      if ((await session.state.get(JOINED)) !== true) return { ...text('join_coordination first'), isError: true };
+      if (sessions === undefined) return { ...text('no session directory in this server'), isError: true };
+      await sessions().broadcast(
+        { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', logger: 'coordination', data: `${session.id.slice(0, 8)}: ${message}` } },
+        { hasStateKey: JOINED, excludeSessionIds: [session.id] },
+      );
+      return text('broadcast sent');
+    },
+  );
+
+  server.registerTool(
+    'secure_login',
+    { description: 'Logs this session in (demo accounts: admin, demo).', inputSchema: z.object({ username: z.string(), password: z.string() }) },
+    async ({ username, password }) => {
+      const user = DEMO_USERS[username];
+      if (user === undefined || user.password !== password) return { ...text('invalid credentials'), isError: true };
+      await session.state.set(LOGIN, { username, role: user.role }, { ttlMs: 60 * 60_000 });
+      return text(`logged in as ${username} (${user.role})`);
+    },
+  );
+  server.registerTool(
+    'secure_operation',
+    { description: 'Runs a privileged action: needs secure_login, and the admin scope when the request carries a token.', inputSchema: z.object({ action: z.string() }) },
+    async ({ action }, ctx) => {
+      const login = await session.state.get<{ username: string; role: string }>(LOGIN);
+      if (login === undefined) return { ...text('refused: log in with secure_login first'), isError: true };
+      const auth = ctx.http?.authInfo;
+      if (auth !== undefined && !auth.scopes.includes('admin')) return { ...text('refused: the token lacks the admin scope'), isError: true };
+      return text(`${action} done by ${login.username}`);
+    },
+  );
+  server.registerTool('logout', { description: 'Logs this session out.' }, async () => text((await session.state.delete(LOGIN)) ? 'logged out' : 'not logged in'));
+
+  server.registerTool(
+    'store_sensitive_data',
+    { description: 'Stores a secret, encrypted at rest.', inputSchema: z.object({ key: z.string(), value: z.string() }) },
+    async ({ key, value }) => {
+      await session.state.set(`secret.${key}`, value);
+      return text(`stored ${key}${config?.encryptionAtRest === false ? '' : ' (encrypted at rest)'}`);
+    },
+  );
+  server.registerTool(
+    'retrieve_sensitive_data',
+    { description: 'Reads a secret stored with store_sensitive_data.', inputSchema: z.object({ key: z.string() }) },
+    async ({ key }) => text((await session.state.get<string>(`secret.${key}`)) ?? `no secret for ${key}`),
+  );
+
+  server.registerTool('get_server_config', { description: 'The settings this demo runs with.' }, async () =>
+    text(JSON.stringify(config ?? {}, null, 2)),
+  );
+
+  server.registerResource('server-info', 'demo://server-info', { description: 'Served through the response cache.', mimeType: 'application/json' }, async (uri) => ({
+    contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ generatedAt: new Date().toISOString(), config }) }],
+  }));
 
   server.registerTool(
     'countdown',
-    {
-      description: 'Counts down, reporting progress and logging each step.',
-      inputSchema: z.object({ from: z.number().int().min(1).max(100) }),
-    },
+    { description: 'Counts down, reporting progress and logging each step.', inputSchema: z.object({ from: z.number().int().min(1).max(100) }) },
     async ({ from }, ctx) => {
       const progressToken = ctx.mcpReq._meta?.progressToken;
       for (let step = from; step > 0; step -= 1) {
         await ctx.mcpReq.log('info', `t-minus ${step}`);
         if (progressToken !== undefined) {
-          await ctx.mcpReq.notify({
-            method: 'notifications/progress',
-            params: { progressToken, progress: from - step + 1, total: from },
-          });
+          await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress: from - step + 1, total: from } });
         }
       }
-      return { content: [{ type: 'text', text: 'liftoff' }] };
+      return text('liftoff');
     },
   );
 
@@ -45,26 +154,12 @@ export function createDemoServer(session: McpSession): McpServer {
     'ask_model',
     { description: 'Asks the client’s model a question (sampling).', inputSchema: z.object({ question: z.string() }) },
     async ({ question }, ctx) => {
-      const result = await ctx.mcpReq.requestSampling({
-        messages: [{ role: 'user', content: { type: 'text', text: question } }],
-        maxTokens: 100,
-      });
+      const result = await ctx.mcpReq.requestSampling(
+        { messages: [{ role: 'user', content: { type: 'text', text: question } }], maxTokens: 100 },
+        { relatedRequestId: ctx.mcpReq.id },
+      );
       const content = Array.isArray(result.content) ? result.content[0] : result.content;
-      return { content: [{ type: 'text', text: content?.type === 'text' ? content.text : '(no text)' }] };
-    },
-  );
-
-  server.registerTool(
-    'ask_user',
-    { description: 'Asks the user for their name (elicitation).' },
-    async (ctx) => {
-      const result = await ctx.mcpReq.elicitInput({
-        mode: 'form',
-        message: 'What is your name?',
-        requestedSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
-      });
-      const name = result.action === 'accept' ? String(result.content?.name ?? '') : `(${result.action})`;
-      return { content: [{ type: 'text', text: `Hello, ${name}` }] };
+      return text(content?.type === 'text' ? content.text : '(no text)');
     },
   );
 

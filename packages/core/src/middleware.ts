@@ -119,6 +119,8 @@ export interface RateLimitOptions {
   key?: 'session' | 'principal' | ((ctx: MessageContext) => string);
   /** Only these methods count (and are limited). Default: every request. */
   methods?: readonly string[];
+  /** Only `tools/call` of these tools count (and are limited). */
+  tools?: readonly string[];
   /** Distinguishes several limiters sharing one store. Default: from limit and window. */
   name?: string;
 }
@@ -134,10 +136,10 @@ export interface RateLimitOptions {
  * ```
  */
 export function rateLimit(options: RateLimitOptions): MiddlewarePlugin {
-  const { limit, windowMs, key = 'session', methods } = options;
+  const { limit, windowMs, key = 'session', methods, tools } = options;
   if (!Number.isInteger(limit) || limit < 1) throw new TypeError('rateLimit: limit must be a positive integer');
   if (!(windowMs > 0)) throw new TypeError('rateLimit: windowMs must be positive');
-  const name = options.name ?? `${limit}/${windowMs}`;
+  const name = options.name ?? `${limit}/${windowMs}${tools === undefined ? '' : `:${tools.join(',')}`}`;
   let env: MiddlewareEnv | undefined;
   return {
     name: 'rateLimit',
@@ -146,6 +148,7 @@ export function rateLimit(options: RateLimitOptions): MiddlewarePlugin {
     },
     async handle(ctx, next) {
       if (env === undefined || (methods !== undefined && !methods.includes(ctx.method))) return next();
+      if (tools !== undefined && (ctx.method !== 'tools/call' || !tools.includes(String(ctx.params?.name)))) return next();
       const who =
         key === 'session' ? `s:${ctx.session.id}` : key === 'principal' ? `p:${ctx.principal ?? `s:${ctx.session.id}`}` : `f:${key(ctx)}`;
       const result = await env.rateLimitStore.consume(`rl:${name}:${who}`, env.clock.now(), limit, windowMs);

@@ -1,0 +1,43 @@
+import express from 'express';
+import { randomBytes } from 'node:crypto';
+import { cache, type McpSessionOptions, MemorySessionStore, rateLimit, resolveOptions } from '@x/mcp-session-core';
+import { mcpSession, type McpSessionMiddleware } from '@x/mcp-session-express';
+import { createDemoServer, type DemoConfig } from './mcp-server.js';
+
+/**
+ * The demo app: Express with the MCP endpoint at /mcp and Prometheus metrics at /metrics. Stores are in
+ * memory unless `stores` are given (the Redis ones, when REDIS_URL is set).
+ */
+export function createDemoApp(
+  options: Partial<McpSessionOptions> = {},
+  auth?: express.RequestHandler,
+): { app: express.Express; mcp: McpSessionMiddleware; config: DemoConfig } {
+  // Without MCP_SESSION_ENCRYPTION_KEYS the demo seals state with a key that lives as long as the
+  // process: fine for one process; several processes must share a key through the variable.
+  const encryptionKeys = process.env.MCP_SESSION_ENCRYPTION_KEYS === undefined ? [{ id: 'demo', key: randomBytes(32).toString('base64') }] : undefined;
+  const settings = resolveOptions({ server: () => undefined as never, ...options, ...(encryptionKeys === undefined ? {} : { encryptionKeys }) });
+  const config: DemoConfig = {
+    responseMode: settings.responseMode,
+    idleTimeoutMs: settings.idleTimeoutMs,
+    hibernateAfterMs: settings.hibernateAfterMs,
+    stores: options.sessionStore === undefined || options.sessionStore instanceof MemorySessionStore ? 'memory' : 'redis',
+    encryptionAtRest: settings.encryptionKeys !== undefined,
+    rateLimit: 'limited_echo: 5 calls per minute per session',
+    cache: 'resources/read: 30 s, shared by all sessions',
+  };
+  const mcp: McpSessionMiddleware = mcpSession({
+    ...(encryptionKeys === undefined ? {} : { encryptionKeys }),
+    middleware: [
+      rateLimit({ limit: 5, windowMs: 60_000, tools: ['limited_echo'] }),
+      cache({ ttlMs: 30_000, methods: ['resources/read'], scope: 'global' }),
+    ],
+    ...options,
+    server: (session) => createDemoServer(session, () => mcp.sessions, config),
+  });
+  const app = express();
+  // A host's auth middleware goes before the endpoint and sets req.auth (the SDK's AuthInfo).
+  if (auth !== undefined) app.use(auth);
+  app.use('/mcp', mcp);
+  app.get('/metrics', mcp.endpoint.metricsHandler());
+  return { app, mcp, config };
+}
