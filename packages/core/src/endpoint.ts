@@ -307,6 +307,13 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       }
     } catch (error) {
       this.reportError(error);
+      if (error instanceof McpSessionError && error.code === 'ERR_MCP_SESSION_STORE') {
+        // A store is out of reach: a passing condition, so tell the client when to come back.
+        this.#refuse(res, 503, JsonRpcErrorCode.ServerError, 'Service Unavailable: the session store is unreachable', {
+          'retry-after': '1',
+        });
+        return;
+      }
       this.#refuse(res, 500, JsonRpcErrorCode.InternalError, 'Internal error');
     }
   }
