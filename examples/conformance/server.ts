@@ -1,8 +1,10 @@
 /**
  * The server the official MCP conformance suite expects, on 127.0.0.1:$PORT/mcp.
  * ADAPTER: express (default) | koa | fastify. RESPONSE_MODE: auto (default) | sse | json.
+ * REDIS_URL: Redis stores instead of memory (MCP_SESSION_REDIS_PREFIX: their key prefix).
  */
 import type { ResponseMode } from '@x/mcp-session-core';
+import { createRedisStores } from '@x/mcp-session-redis';
 import { ADAPTERS, type AdapterName, startConformanceApp } from './app.js';
 
 const adapter = (process.env.ADAPTER ?? 'express') as AdapterName;
@@ -16,6 +18,23 @@ if (!['auto', 'sse', 'json'].includes(responseMode)) {
   process.exit(2);
 }
 
-const app = await startConformanceApp(adapter, Number(process.env.PORT ?? 3000), { responseMode });
-console.log(`conformance server (${adapter}, ${responseMode}) on ${app.url}`);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void app.close());
+// REDIS_URL switches every store to Redis.
+const redis =
+  process.env.REDIS_URL === undefined
+    ? undefined
+    : createRedisStores({ client: process.env.REDIS_URL, prefix: process.env.MCP_SESSION_REDIS_PREFIX });
+const stores =
+  redis === undefined
+    ? {}
+    : {
+        sessionStore: redis.sessionStore,
+        eventStore: redis.eventStore,
+        messageBus: redis.messageBus,
+        rateLimitStore: redis.rateLimitStore,
+        cacheStore: redis.cacheStore,
+      };
+const app = await startConformanceApp(adapter, Number(process.env.PORT ?? 3000), { responseMode, ...stores });
+console.log(`conformance server (${adapter}, ${responseMode}, ${redis === undefined ? 'memory' : 'redis'} stores) on ${app.url}`);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void app.close().then(() => redis?.close()));
+}

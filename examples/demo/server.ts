@@ -1,15 +1,36 @@
+import type { AddressInfo } from 'node:net';
+import { createRedisStores } from '@x/mcp-session-redis';
 import { createDemoApp } from './app.js';
 
 const port = Number(process.env.PORT ?? 3000);
 const host = process.env.HOST ?? '127.0.0.1';
 
-const { app, mcp, config } = createDemoApp();
+// REDIS_URL switches every store to Redis: any number of these processes then serve any session.
+const redis =
+  process.env.REDIS_URL === undefined
+    ? undefined
+    : createRedisStores({ client: process.env.REDIS_URL, prefix: process.env.MCP_SESSION_REDIS_PREFIX });
+const { app, mcp, config } = createDemoApp(
+  redis === undefined
+    ? {}
+    : {
+        sessionStore: redis.sessionStore,
+        eventStore: redis.eventStore,
+        messageBus: redis.messageBus,
+        rateLimitStore: redis.rateLimitStore,
+        cacheStore: redis.cacheStore,
+      },
+);
 const server = app.listen(port, host, () => {
-  console.log(`MCP demo server on http://${host}:${port}/mcp (stores: ${config.stores}; metrics on /metrics)`);
+  const { port: actual } = server.address() as AddressInfo;
+  console.log(`MCP demo server on http://${host}:${actual}/mcp (stores: ${config.stores}; metrics on /metrics)`);
 });
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    void mcp.close().then(() => server.close());
+    void mcp
+      .close()
+      .then(() => redis?.close())
+      .finally(() => server.close());
   });
 }
