@@ -202,6 +202,8 @@ class HttpRequestView {
 
 class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
   readonly nodeId: string;
+  /** This process instance: the node id and a random epoch, so a restart under the same node id is told apart. */
+  readonly instanceId: string;
   readonly sessions: SessionDirectory;
   readonly eventStore: EventStore | null;
   readonly retryIntervalMs: number;
@@ -235,6 +237,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
   #keepAlive: NodeJS.Timeout | undefined;
   #sweeping: Promise<void> | undefined;
   #outgoingSeq = 0;
+  #streamSeq = 0;
   #holderSeq = 0;
   #closed = false;
 
@@ -243,6 +246,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     this.#log = options.logger ?? defaultLogger;
     this.#clock = options.clock ?? Date;
     this.nodeId = options.nodeId ?? randomBytes(6).toString('base64url');
+    this.instanceId = `${this.nodeId}-${randomBytes(3).toString('hex')}`;
     this.#ownsStore = options.sessionStore === undefined;
     this.#store = options.sessionStore ?? new MemorySessionStore();
     this.eventStore =
@@ -463,7 +467,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     const { record, protocolVersion } = access;
     const lastEventId = headerValue(req, 'last-event-id');
     const store = this.eventStore;
-    const holder = `${this.nodeId}:${++this.#holderSeq}`;
+    const holder = `${this.instanceId}:${++this.#holderSeq}`;
 
     if (lastEventId !== undefined && store !== null) {
       const parsed = parseEventId(lastEventId);
@@ -682,6 +686,15 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     this.#metrics.eventsStored += 1;
   }
 
+  streamDelivered(stream: PostStream): void {
+    try {
+      const deleted = this.eventStore?.completeStream?.(stream.sessionId, stream.streamId, this.#options.completedStreamTtlMs, this.#clock.now());
+      if (deleted instanceof Promise) deleted.catch((error: unknown) => this.reportError(error));
+    } catch (error) {
+      this.reportError(error);
+    }
+  }
+
   /** Answers with an HTTP error and a JSON-RPC error body, and counts it. */
   #refuse(res: ServerResponse, status: number, code: number, message: string, headers?: Record<string, string>): void {
     this.#metrics.countError(status);
@@ -723,7 +736,8 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
   ): PostStream {
     const stream = new PostStream(this, res, {
       sessionId: live.record.id,
-      streamId: randomBytes(12).toString('base64url'),
+      // Names its process instance, for routing and liveness; unique because the counter is.
+      streamId: `${this.instanceId}~${(++this.#streamSeq).toString(36)}`,
       mode: this.#options.responseMode,
       protocolVersion,
       requestIds: requests.map((request) => request.id),
@@ -848,7 +862,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
   // ---- routing between streams and processes ----------------------------------------------------
 
   nextOutgoingId(): string {
-    return `${this.nodeId}~${++this.#outgoingSeq}`;
+    return `${this.instanceId}~${++this.#outgoingSeq}`;
   }
 
   sendStandalone(sessionId: string, message: JSONRPCMessage): void {
@@ -886,7 +900,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     const tilde = id.lastIndexOf('~');
     if (tilde <= 0) return;
     const node = id.slice(0, tilde);
-    if (node === this.nodeId) {
+    if (node === this.instanceId) {
       this.#lives.get(sessionId)?.transport.receiveResponse(response);
       return;
     }
@@ -976,7 +990,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
   async #subscribe(): Promise<void> {
     this.#unsubscribe.push(
       await this.#bus.subscribe('mcp:control', (message) => this.#onControlMessage(message)),
-      await this.#bus.subscribe(`mcp:node:${this.nodeId}`, (message) => this.#onNodeMessage(message)),
+      await this.#bus.subscribe(`mcp:node:${this.instanceId}`, (message) => this.#onNodeMessage(message)),
     );
   }
 

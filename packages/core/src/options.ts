@@ -127,6 +127,8 @@ export const mcpSessionOptionsSchema = z
       .optional(),
     /** Identifies this process among those sharing the stores. Default: random. */
     nodeId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+    /** A response stream delivered whole to a connected client is kept this long for a late resumption. Default 10 s. */
+    completedStreamTtlMs: z.number().int().nonnegative().default(10_000),
     /** Events kept per stream by the default memory event store. Default 1,000. */
     maxEventsPerStream: positiveInt.default(1_000),
   })

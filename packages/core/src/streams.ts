@@ -27,6 +27,8 @@ export interface StreamContext {
   streamDone(stream: PostStream): void;
   /** An event was stored (metrics). */
   eventStored(): void;
+  /** Every event of the stream reached a connected client: its log can go. */
+  streamDelivered(stream: PostStream): void;
   reportError(error: unknown): void;
 }
 
@@ -230,8 +232,10 @@ export class PostStream implements RequestSink {
     this.#state = 'done';
     this.#clearTimer();
     const end = () => {
+      const delivered = this.#sse?.open === true;
       this.#sse?.end();
       this.#ctx.streamDone(this);
+      if (delivered) this.#ctx.streamDelivered(this);
     };
     if (this.#queue === undefined) end();
     else void this.#queue.then(end);
@@ -242,10 +246,11 @@ export class PostStream implements RequestSink {
     this.#ctx.streamDone(this);
     const res = this.#res;
     if (res.destroyed || res.headersSent) return;
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const body = JSON.stringify(this.#batch ? this.#responses : this.#responses[0]);
+    const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
     if (this.sessionHeader !== undefined) headers['mcp-session-id'] = this.sessionHeader;
     res.writeHead(200, headers);
-    res.end(JSON.stringify(this.#batch ? this.#responses : this.#responses[0]));
+    res.end(body);
   }
 
   #clearTimer(): void {

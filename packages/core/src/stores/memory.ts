@@ -234,6 +234,8 @@ export class MemoryEventStore implements EventStore {
   readonly #maxEventsPerStream: number;
   readonly #streams: LRUCache<string, StreamLog>;
   readonly #streamsBySession = new Map<string, Set<string>>();
+  readonly #completed: Array<{ key: string; deadline: number }> = [];
+  #completedHead = 0;
 
   constructor({ maxEventsPerStream = 1000, maxStreams = 100_000 }: MemoryEventStoreOptions = {}) {
     this.#maxEventsPerStream = maxEventsPerStream;
@@ -268,6 +270,18 @@ export class MemoryEventStore implements EventStore {
     if (log === undefined || parsed.sequence >= log.next) return undefined;
     const events = log.events.filter((event) => (parseEventId(event.id)?.sequence ?? 0) > parsed.sequence);
     return { streamId: parsed.streamId, events };
+  }
+
+  completeStream(sessionId: string, streamId: string, keepMs: number, now: number): void {
+    // Completions arrive in time order, so a queue drained from the front expires them.
+    this.#completed.push({ key: `${sessionId}\n${streamId}`, deadline: now + keepMs });
+    while (this.#completedHead < this.#completed.length && this.#completed[this.#completedHead]!.deadline <= now) {
+      this.#streams.delete(this.#completed[this.#completedHead++]!.key);
+    }
+    if (this.#completedHead > 1024 && this.#completedHead * 2 > this.#completed.length) {
+      this.#completed.splice(0, this.#completedHead);
+      this.#completedHead = 0;
+    }
   }
 
   deleteSession(sessionId: string): void {

@@ -124,6 +124,11 @@ export interface EventStore {
   replayAfter(sessionId: string, lastEventId: string): Awaitable<{ streamId: string; events: StoredEvent[] } | undefined>;
   /** Drops every stream of a session. */
   deleteSession(sessionId: string): Awaitable<void>;
+  /**
+   * The stream's response reached a connected client: keep its log only `keepMs` longer (for a client
+   * that resumes anyway), instead of for the rest of the session.
+   */
+  completeStream?(sessionId: string, streamId: string, keepMs: number, now: number): Awaitable<void>;
 }
 
 /** The outcome of {@link RateLimitStore.consume}. */
