@@ -1,0 +1,58 @@
+/** What the orchestrator (bench/run.ts) and a target child (bench/targets.ts) share. */
+
+export const TARGETS = {
+  'ours-json': 'ours, responseMode json',
+  'ours-auto': 'ours, responseMode auto (default)',
+  'ours-sse': 'ours, responseMode sse',
+  'ours-hibernate': 'ours, auto, hibernateAfterMs (swept)',
+  'sdk-v2-sse': 'SDK v2 NodeStreamableHTTPServerTransport (default SSE)',
+  'sdk-v2-json': 'SDK v2 NodeStreamableHTTPServerTransport, enableJsonResponse',
+  'sdk-v1-sse': 'SDK v1 StreamableHTTPServerTransport (default SSE)',
+  'sdk-v1-json': 'SDK v1 StreamableHTTPServerTransport, enableJsonResponse',
+} as const;
+
+export type TargetName = keyof typeof TARGETS;
+
+export function isTargetName(value: string): value is TargetName {
+  return Object.hasOwn(TARGETS, value);
+}
+
+/** `hibernateAfterMs` of the `ours-hibernate` target; `hibernate` advances its clock past it. */
+export const HIBERNATE_AFTER_MS = 60_000;
+
+export interface CpuSample {
+  /** `process.cpuUsage()`: user + system, microseconds. */
+  user: number;
+  system: number;
+}
+
+export interface MemSample {
+  heapUsed: number;
+  rss: number;
+  external: number;
+}
+
+/** Each command and what the child answers. */
+export interface Commands {
+  cpu: CpuSample;
+  /** Forces GC, then samples memory. */
+  mem: MemSample;
+  /** Ours only: advances the clock past `hibernateAfterMs` and sweeps; answers the live server count. */
+  hibernate: { live: number };
+  /** Live sessions the target holds (its map, or our `liveCount`/store count). */
+  sessions: { sessions: number; live: number };
+  /** Starts the V8 sampling profiler (100 µs interval) in the target. */
+  profileStart: null;
+  /** Stops it; answers the `.cpuprofile` JSON. */
+  profileStop: { profile: string };
+  close: null;
+}
+
+export type CommandName = keyof Commands;
+
+export interface CommandMessage {
+  id: number;
+  cmd: CommandName;
+}
+
+export type ChildMessage = { type: 'ready'; port: number } | { type: 'reply'; id: number; value: Commands[CommandName] } | { type: 'error'; id: number; message: string };

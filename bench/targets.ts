@@ -1,0 +1,205 @@
+/**
+ * A benchmark target: one MCP server on 127.0.0.1, in its own process, driven by bench/run.ts over
+ * IPC. Usage: `node --import tsx --conditions=@x/source --expose-gc bench/targets.ts <target>`.
+ *
+ * Every target is an Express 5 app. The SDK targets follow the SDK's own stateful examples: a
+ * `Map<sessionId, transport>` kept by the app, a new transport and server per `initialize`, and
+ * `express.json()` in front. Ours is the one-line `app.use('/mcp', mcpSession(...))`.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { Session } from 'node:inspector/promises';
+import type { AddressInfo } from 'node:net';
+import express, { type Request, type Response } from 'express';
+import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
+import { isInitializeRequest } from '@modelcontextprotocol/server';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { mcpSession } from '@x/mcp-session-express';
+import { type CommandMessage, type CommandName, type Commands, HIBERNATE_AFTER_MS, type TargetName, isTargetName } from './protocol.js';
+import { createV1Server, createV2Server } from './servers.js';
+
+/** What the app needs from a target besides its routes. */
+interface Target {
+  sessions(): Promise<Commands['sessions']>;
+  hibernate(): Promise<Commands['hibernate']>;
+  close(): Promise<void>;
+}
+
+/** The structural face shared by the SDK v1 and v2 Node transports. */
+interface SdkTransport {
+  readonly sessionId: string | undefined;
+  onclose: (() => void) | undefined;
+  handleRequest(req: Request, res: Response, parsedBody?: unknown): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Builds a transport whose `onsessioninitialized` calls `register`, with its server connected. */
+type OpenTransport = (register: (id: string, transport: SdkTransport) => void) => Promise<SdkTransport>;
+
+function badRequest(res: Response): void {
+  res.status(400).json({ jsonrpc: '2.0', error: { code: -32000, message: 'Bad Request: No valid session ID provided' }, id: null });
+}
+
+/** The SDK examples' stateful pattern (v1 `simpleStreamableHttp.ts`, v2 `serving/http`). */
+function mountSdk(app: express.Express, open: OpenTransport): Target {
+  const transports = new Map<string, SdkTransport>();
+  const register = (id: string, transport: SdkTransport) => void transports.set(id, transport);
+  const existing = (req: Request) => {
+    const id = req.get('mcp-session-id');
+    return id === undefined ? undefined : transports.get(id);
+  };
+  app.post('/mcp', express.json(), async (req: Request, res: Response) => {
+    const transport = existing(req);
+    if (transport !== undefined) return transport.handleRequest(req, res, req.body);
+    if (req.get('mcp-session-id') !== undefined || !isInitializeRequest(req.body)) return badRequest(res);
+    const created = await open(register);
+    created.onclose = () => {
+      if (created.sessionId !== undefined) transports.delete(created.sessionId);
+    };
+    return created.handleRequest(req, res, req.body);
+  });
+  const other = async (req: Request, res: Response) => {
+    const transport = existing(req);
+    if (transport === undefined) return badRequest(res);
+    return transport.handleRequest(req, res);
+  };
+  app.get('/mcp', other);
+  app.delete('/mcp', other);
+  return {
+    sessions: async () => ({ sessions: transports.size, live: transports.size }),
+    hibernate: async () => ({ live: transports.size }),
+    close: async () => {
+      for (const transport of [...transports.values()]) await transport.close();
+    },
+  };
+}
+
+/** A clock `hibernate` can move forward. */
+const clock = {
+  offset: 0,
+  now(): number {
+    return Date.now() + this.offset;
+  },
+};
+
+function mountOurs(app: express.Express, name: TargetName): Target {
+  const responseMode = name === 'ours-json' ? 'json' : name === 'ours-sse' ? 'sse' : 'auto';
+  const mcp = mcpSession({
+    server: () => createV2Server(),
+    responseMode,
+    clock,
+    ...(name === 'ours-hibernate' ? { hibernateAfterMs: HIBERNATE_AFTER_MS } : {}),
+  });
+  app.use('/mcp', mcp);
+  return {
+    sessions: async () => ({ sessions: await mcp.sessions.count(), live: mcp.sessions.liveCount }),
+    hibernate: async () => {
+      clock.offset += HIBERNATE_AFTER_MS + 1_000;
+      await mcp.endpoint.sweep();
+      return { live: mcp.sessions.liveCount };
+    },
+    close: () => mcp.close(),
+  };
+}
+
+function mount(app: express.Express, name: TargetName): Target {
+  switch (name) {
+    case 'sdk-v2-sse':
+    case 'sdk-v2-json':
+      return mountSdk(app, async (register) => {
+        const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
+          sessionIdGenerator: () => randomUUID(),
+          enableJsonResponse: name === 'sdk-v2-json',
+          onsessioninitialized: (id) => register(id, transport),
+        });
+        await createV2Server().connect(transport);
+        return transport;
+      });
+    case 'sdk-v1-sse':
+    case 'sdk-v1-json':
+      return mountSdk(app, async (register) => {
+        const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+          sessionIdGenerator: () => randomUUID(),
+          enableJsonResponse: name === 'sdk-v1-json',
+          onsessioninitialized: (id) => register(id, transport),
+        });
+        await createV1Server().connect(transport);
+        return transport;
+      });
+    default:
+      return mountOurs(app, name);
+  }
+}
+
+function memory(): Commands['mem'] {
+  if (globalThis.gc === undefined) throw new Error('run the target with --expose-gc');
+  globalThis.gc();
+  globalThis.gc();
+  const { heapUsed, rss, external } = process.memoryUsage();
+  return { heapUsed, rss, external };
+}
+
+/** The V8 profiler over an inspector session, so a profile covers only the measured window. */
+const inspector = new Session();
+
+async function profileStart(): Promise<null> {
+  inspector.connect();
+  await inspector.post('Profiler.enable');
+  await inspector.post('Profiler.setSamplingInterval', { interval: 100 });
+  await inspector.post('Profiler.start');
+  return null;
+}
+
+async function profileStop(): Promise<Commands['profileStop']> {
+  const { profile } = await inspector.post('Profiler.stop');
+  inspector.disconnect();
+  return { profile: JSON.stringify(profile) };
+}
+
+async function main(): Promise<void> {
+  const name = process.argv[2] ?? '';
+  if (!isTargetName(name) || process.send === undefined) {
+    throw new Error(`usage: run from bench/run.ts with a target name, got "${name}"`);
+  }
+  const send = process.send.bind(process);
+  const app = express();
+  const target = mount(app, name);
+  const server = await new Promise<Server>((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+
+  const commands: { [K in CommandName]: () => Promise<Commands[K]> | Commands[K] } = {
+    cpu: () => process.cpuUsage(),
+    mem: memory,
+    hibernate: () => target.hibernate(),
+    sessions: () => target.sessions(),
+    profileStart,
+    profileStop,
+    close: async () => {
+      await target.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      return null;
+    },
+  };
+  process.on('message', (message: CommandMessage) => {
+    void (async () => {
+      try {
+        const value = await commands[message.cmd]();
+        send({ type: 'reply', id: message.id, value }, undefined, {}, () => {
+          if (message.cmd === 'close') process.exit(0);
+        });
+      } catch (error) {
+        send({ type: 'error', id: message.id, message: error instanceof Error ? error.message : String(error) });
+      }
+    })();
+  });
+  // The orchestrator going away (crash, Ctrl-C) ends this process too.
+  process.on('disconnect', () => process.exit(0));
+  send({ type: 'ready', port: (server.address() as AddressInfo).port });
+}
+
+void main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
