@@ -38,7 +38,8 @@ export class MemorySessionStore implements SessionStore {
 
   get(id: string, now: number): SessionRecord | undefined {
     const record = this.#records.get(id);
-    return record !== undefined && sessionDeadline(record) > now ? record : undefined;
+    // Copies, as a remote store would return: a caller never changes what is stored.
+    return record !== undefined && sessionDeadline(record) > now ? { ...record } : undefined;
   }
 
   touch(id: string, now: number, access?: SessionAccess): SessionRecord | undefined {
@@ -50,7 +51,7 @@ export class MemorySessionStore implements SessionStore {
     // Re-insert to keep the map in order of activity.
     this.#records.delete(id);
     this.#records.set(id, record);
-    return record;
+    return { ...record };
   }
 
   delete(id: string): boolean {
@@ -111,10 +112,10 @@ export class MemorySessionStore implements SessionStore {
       }
       if (name === key) continue;
       keys += 1;
-      bytes += name.length + entry.value.length;
+      bytes += Buffer.byteLength(name) + Buffer.byteLength(entry.value);
     }
     if (keys + 1 > options.maxKeys) return { ok: false, reason: 'too-many-keys' };
-    if (bytes + key.length + value.length > options.maxBytes) return { ok: false, reason: 'too-large' };
+    if (bytes + Buffer.byteLength(key) + Buffer.byteLength(value) > options.maxBytes) return { ok: false, reason: 'too-large' };
     entries.set(key, { value, expiresAt: options.ttlMs === undefined ? undefined : options.now + options.ttlMs });
     return { ok: true };
   }
