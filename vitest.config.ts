@@ -11,6 +11,7 @@ export default defineConfig({
       '@x/mcp-session-express': source('express'),
       '@x/mcp-session-koa': source('koa'),
       '@x/mcp-session-fastify': source('fastify'),
+      '@x/mcp-session-redis': source('redis'),
       '@x/mcp-session-testing': source('testing'),
     },
   },

@@ -35,3 +35,4 @@ export function runAdapterSuite(harness: AdapterHarness): void {
     conformanceSuite(harness);
   });
 }
+export { type BackendTtl, type ConnectionControl, redisClusterForTests, redisForTests, runStoreSuite, type StoreSet, type StoreSuiteCapabilities, type StoreSuiteConfig, type StoreSuiteTarget, type TestRedis, type TestRedisCluster } from './stores.js';

@@ -1,0 +1,74 @@
+import type { CacheStore } from '@x/mcp-session-core';
+import { z } from 'zod';
+import { Connection, type RedisClient, type RedisConnectionOptions, connectionShape, guard, parseOptions } from './connection.js';
+import { KeyLayout } from './keys.js';
+
+/** Options of {@link RedisCacheStore}. */
+export type RedisCacheStoreOptions = RedisConnectionOptions;
+
+const optionsSchema = z.object(connectionShape);
+
+/**
+ * Response-cache entries and generation counters in Redis. An entry is `PSETEX`'d with its TTL and
+ * also carries its deadline in the caller's clock, so `get(key, now)` honours `now` like the memory
+ * store does. Counters are plain `INCR` keys that never expire.
+ */
+export class RedisCacheStore implements CacheStore {
+  readonly #connection: Connection;
+  readonly #keys: KeyLayout;
+
+  constructor(options: RedisCacheStoreOptions) {
+    const { client, prefix } = parseOptions('RedisCacheStore', optionsSchema, options);
+    this.#connection = new Connection(client);
+    this.#keys = new KeyLayout(prefix);
+  }
+
+  get client(): RedisClient {
+    return this.#connection.client;
+  }
+
+  get keys(): KeyLayout {
+    return this.#keys;
+  }
+
+  get(key: string, now: number): Promise<string | undefined> {
+    return guard('CacheStore.get', async () => {
+      const raw = await this.#connection.client.get(this.#keys.cacheEntry(key));
+      if (raw === null) return undefined;
+      const sep = raw.indexOf(':');
+      return Number(raw.slice(0, sep)) > now ? raw.slice(sep + 1) : undefined;
+    });
+  }
+
+  set(key: string, value: string, ttlMs: number, now: number): Promise<void> {
+    return guard('CacheStore.set', async () => {
+      const ttl = Math.ceil(ttlMs);
+      if (!(ttl > 0)) {
+        await this.#connection.client.del(this.#keys.cacheEntry(key));
+        return;
+      }
+      await this.#connection.client.psetex(this.#keys.cacheEntry(key), ttl, `${now + ttlMs}:${value}`);
+    });
+  }
+
+  /** Removes an entry, or a counter of that name (two keys, possibly on two nodes: two DELs at once). */
+  delete(key: string): Promise<void> {
+    return guard('CacheStore.delete', async () => {
+      const { client } = this.#connection;
+      await Promise.all([client.del(this.#keys.cacheEntry(key)), client.del(this.#keys.cacheCounter(key))]);
+    });
+  }
+
+  incr(key: string): Promise<number> {
+    return guard('CacheStore.incr', () => this.#connection.client.incr(this.#keys.cacheCounter(key)));
+  }
+
+  counter(key: string): Promise<number> {
+    return guard('CacheStore.counter', async () => Number((await this.#connection.client.get(this.#keys.cacheCounter(key))) ?? 0));
+  }
+
+  /** Closes the connection if the store opened it from a URL. */
+  close(): Promise<void> {
+    return this.#connection.close();
+  }
+}

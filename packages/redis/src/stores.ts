@@ -1,0 +1,55 @@
+import { type RedisClient, type RedisConnectionOptions, Connection } from './connection.js';
+import { RedisCacheStore } from './cache-store.js';
+import { RedisEventStore, type RedisEventStoreOptions } from './event-store.js';
+import { RedisMessageBus, type RedisMessageBusOptions } from './message-bus.js';
+import { RedisRateLimitStore } from './rate-limit-store.js';
+import { RedisSessionStore, type RedisSessionStoreOptions } from './session-store.js';
+
+/** Options of {@link createRedisStores}: those of every store, with one client and one prefix. */
+export interface RedisStoresOptions
+  extends RedisConnectionOptions,
+    Omit<RedisSessionStoreOptions, keyof RedisConnectionOptions>,
+    Omit<RedisEventStoreOptions, keyof RedisConnectionOptions>,
+    Omit<RedisMessageBusOptions, keyof RedisConnectionOptions> {}
+
+/** Every Redis store over one connection. */
+export interface RedisStores {
+  sessionStore: RedisSessionStore;
+  eventStore: RedisEventStore;
+  messageBus: RedisMessageBus;
+  rateLimitStore: RedisRateLimitStore;
+  cacheStore: RedisCacheStore;
+  /** The client they share. */
+  client: RedisClient;
+  /** Closes the bus's subscriber connection, and the shared connection if it was opened from a URL. */
+  close(): Promise<void>;
+}
+
+/**
+ * All five stores sharing one client and one key prefix, which keeps each session's event streams
+ * alive exactly as long as the session.
+ *
+ * @example
+ * ```ts
+ * const stores = createRedisStores({ client: new Redis(process.env.REDIS_URL) });
+ * app.use('/mcp', mcpSession({ server, ...stores }));
+ * ```
+ */
+export function createRedisStores(options: RedisStoresOptions): RedisStores {
+  const { client, prefix, expiryGraceMs, maxEventsPerStream, ttlMs, sharded, onError } = options;
+  const connection = new Connection(client);
+  const shared = { client: connection.client, prefix };
+  const messageBus = new RedisMessageBus({ ...shared, sharded, onError });
+  return {
+    sessionStore: new RedisSessionStore({ ...shared, expiryGraceMs }),
+    eventStore: new RedisEventStore({ ...shared, maxEventsPerStream, ttlMs }),
+    messageBus,
+    rateLimitStore: new RedisRateLimitStore(shared),
+    cacheStore: new RedisCacheStore(shared),
+    client: connection.client,
+    async close() {
+      await messageBus.close();
+      await connection.close();
+    },
+  };
+}
