@@ -222,6 +222,8 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
   readonly #attached = new Map<string, Set<AttachedStream>>();
   readonly #sessionSubscriptions = new Map<string, Promise<() => unknown>>();
   readonly #writers = new Set<SseWriter>();
+  /** Resumed response streams still waiting for their response (checked for a dead owner). */
+  readonly #resumed = new Set<AttachedStream>();
   readonly #runtime: SessionRuntime;
   readonly #metrics = new Metrics();
   readonly #plugins: MiddlewarePlugin[] = [];
@@ -231,7 +233,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
   readonly #cacheStore: CacheStore;
   /** Cleanup registered with `session.onClose`, by session, on this process. */
   readonly #disposers = new Map<string, Set<() => void | Promise<void>>>();
-  readonly #ready: Promise<void>;
+  #ready: Promise<void>;
   readonly #unsubscribe: Array<() => unknown> = [];
   #sweeper: NodeJS.Timeout | undefined;
   #keepAlive: NodeJS.Timeout | undefined;
@@ -271,8 +273,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     this.#rateLimitStore = options.rateLimitStore ?? new MemoryRateLimitStore();
     this.#cacheStore = options.cacheStore ?? new MemoryCacheStore();
     for (const middleware of options.middleware) this.use(middleware);
-    this.#ready = this.#subscribe();
-    this.#ready.catch((error: unknown) => this.reportError(error));
+    this.#ready = this.#start();
     this.#sweeper = setInterval(() => void this.sweep(), options.sweepIntervalMs);
     this.#sweeper.unref();
     if (options.keepAliveIntervalMs > 0) {
@@ -298,7 +299,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
         this.#refuse(res, 403, JsonRpcErrorCode.ServerError, refusal);
         return;
       }
-      await this.#ready;
+      await this.#whenReady();
       switch (req.method) {
         case 'POST':
           return await this.#post(req, res, options);
@@ -489,6 +490,11 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       const replay = (await store.replayAfter(record.id, lastEventId)) ?? known;
       this.#metrics.eventsReplayed += replay.events.length;
       stream.replay(replay.events);
+      if (stream.open && parsed.streamId !== STANDALONE_STREAM_ID) {
+        this.#resumed.add(stream);
+        stream.writer.onClose(() => this.#resumed.delete(stream));
+        await this.#answerIfOrphaned(stream);
+      }
       return;
     }
 
@@ -734,10 +740,13 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     batch: boolean,
     lazy = false,
   ): PostStream {
+    // The id names its process instance (routing, liveness) and, when short enough, its request ids,
+    // so a process resuming it after the owner died can still answer the client.
+    const ids = Buffer.from(JSON.stringify(requests.map((request) => request.id))).toString('base64url');
+    const seq = (++this.#streamSeq).toString(36);
     const stream = new PostStream(this, res, {
       sessionId: live.record.id,
-      // Names its process instance, for routing and liveness; unique because the counter is.
-      streamId: `${this.instanceId}~${(++this.#streamSeq).toString(36)}`,
+      streamId: ids.length <= 256 ? `${this.instanceId}~${seq}~${ids}` : `${this.instanceId}~${seq}`,
       mode: this.#options.responseMode,
       protocolVersion,
       requestIds: requests.map((request) => request.id),
@@ -967,6 +976,38 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     else if (message.kind === 'broadcast') void this.#deliverBroadcast(message.message, message.filter);
   }
 
+  /**
+   * A resumed response stream whose owning process died (or, owned here, is no longer running) will
+   * never get its response: answer its requests with an error instead of leaving the client waiting.
+   */
+  async #answerIfOrphaned(stream: AttachedStream): Promise<void> {
+    const [owner, , encoded] = stream.streamId.split('~');
+    if (owner === undefined || encoded === undefined || !stream.open) return;
+    if (owner === this.instanceId) {
+      if (this.#postStreams.has(stream.streamId)) return;
+    } else if (this.#store.isAlive === undefined || (await this.#store.isAlive(owner, this.#clock.now()))) {
+      return;
+    }
+    let requestIds: unknown;
+    try {
+      requestIds = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
+    } catch {
+      return;
+    }
+    if (!Array.isArray(requestIds) || !stream.open) return;
+    this.#resumed.delete(stream);
+    for (const id of requestIds) {
+      if (typeof id !== 'string' && typeof id !== 'number') continue;
+      const response: JSONRPCResponse = {
+        jsonrpc: '2.0',
+        id,
+        error: { code: JsonRpcErrorCode.InternalError, message: 'The server process handling this request stopped before answering; send the request again' },
+      };
+      const eventId = await this.eventStore?.append(stream.sessionId, stream.streamId, response);
+      stream.deliver(eventId, response);
+    }
+  }
+
   /** Delivers a broadcast to the sessions whose GET stream is held here (so each gets it once). */
   async #deliverBroadcast(message: JSONRPCMessage, filter: BroadcastFilter | undefined): Promise<void> {
     const now = this.#clock.now();
@@ -987,11 +1028,36 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     }
   }
 
+  /** Subscribes to the bus and sends the first heartbeat; a failure is retried by the next request. */
+  #start(): Promise<void> {
+    const ready = (async () => {
+      await this.#subscribe();
+      await this.#heartbeat(this.#clock.now());
+    })();
+    ready.catch((error: unknown) => this.reportError(error));
+    return ready;
+  }
+
+  async #whenReady(): Promise<void> {
+    try {
+      await this.#ready;
+    } catch {
+      // The bus or the store was out of reach at start: try again now.
+      this.#ready = this.#start();
+      await this.#ready;
+    }
+  }
+
   async #subscribe(): Promise<void> {
-    this.#unsubscribe.push(
-      await this.#bus.subscribe('mcp:control', (message) => this.#onControlMessage(message)),
-      await this.#bus.subscribe(`mcp:node:${this.instanceId}`, (message) => this.#onNodeMessage(message)),
-    );
+    if (this.#unsubscribe.length > 0) return;
+    const control = await this.#bus.subscribe('mcp:control', (message) => this.#onControlMessage(message));
+    try {
+      const node = await this.#bus.subscribe(`mcp:node:${this.instanceId}`, (message) => this.#onNodeMessage(message));
+      this.#unsubscribe.push(control, node);
+    } catch (error) {
+      await control();
+      throw error;
+    }
   }
 
   #publish(topic: string, message: BusMessage): void {
@@ -1037,6 +1103,8 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     if (this.#closed) return;
     const now = this.#clock.now();
     try {
+      await this.#heartbeat(now);
+      for (const stream of [...this.#resumed]) await this.#answerIfOrphaned(stream);
       // An open stream is activity: keep its session alive.
       const streaming = new Set(this.#attached.keys());
       for (const stream of this.#postStreams.values()) if (stream.connected) streaming.add(stream.sessionId);
@@ -1061,6 +1129,10 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     } catch (error) {
       this.reportError(error);
     }
+  }
+
+  #heartbeat(now: number): Promise<void> | void {
+    return this.#store.markAlive?.(this.instanceId, now, this.#options.sweepIntervalMs * 3);
   }
 
   async close(): Promise<void> {

@@ -290,6 +290,11 @@ export class AttachedStream {
     this.#endOnResponse = init.endOnResponse;
   }
 
+  /** True while the client is connected and the stream has not ended. */
+  get open(): boolean {
+    return this.writer.open;
+  }
+
   /** Writes a live event, or holds it while the replay is still being written. */
   deliver(eventId: string | undefined, message: JSONRPCMessage): void {
     if (this.#buffer !== undefined) this.#buffer.push({ eventId, message });

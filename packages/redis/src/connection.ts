@@ -61,7 +61,9 @@ export class Connection {
 
   constructor(client: RedisClient | string) {
     this.owned = typeof client === 'string';
-    this.client = typeof client === 'string' ? new Redis(client) : client;
+    // A store that owns its connection fails a command after one reconnection attempt instead of
+    // queueing it for seconds: the endpoint then answers 503 with Retry-After at once.
+    this.client = typeof client === 'string' ? new Redis(client, { maxRetriesPerRequest: 1 }) : client;
   }
 
   /** Ends the connection if the store opened it; a client passed in stays open. */

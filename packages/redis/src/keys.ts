@@ -20,11 +20,14 @@ import { McpSessionError, type SessionRecord, sessionDeadline } from '@x/mcp-ses
 export class KeyLayout {
   readonly prefix: string;
   readonly deadlines: string;
+  /** `instance:<id>`: a process instance's heartbeat, expiring with it. */
+  readonly instancePrefix: string;
   readonly activity: string;
 
   constructor(prefix: string) {
     this.prefix = prefix;
     this.deadlines = `${prefix}{sessions}:deadline`;
+    this.instancePrefix = `${prefix}instance:`;
     this.activity = `${prefix}{sessions}:activity`;
   }
 

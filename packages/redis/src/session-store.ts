@@ -198,6 +198,16 @@ export class RedisSessionStore implements SessionStore {
     });
   }
 
+  async markAlive(instanceId: string, _now: number, ttlMs: number): Promise<void> {
+    await guard('SessionStore.markAlive', () =>
+      this.#connection.client.set(`${this.#keys.instancePrefix}${instanceId}`, '1', 'PX', Math.max(1, Math.ceil(ttlMs))),
+    );
+  }
+
+  isAlive(instanceId: string): Promise<boolean> {
+    return guard('SessionStore.isAlive', async () => (await this.#connection.client.exists(`${this.#keys.instancePrefix}${instanceId}`)) === 1);
+  }
+
   count(): Promise<number> {
     return guard('SessionStore.count', () => this.#connection.client.zcard(this.#keys.deadlines));
   }

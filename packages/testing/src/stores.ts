@@ -169,6 +169,14 @@ export function runStoreSuite(target: StoreSuiteTarget): void {
     }
 
     describe('SessionStore', () => {
+      it('keeps heartbeats of process instances: alive once marked, unknown ones not', async () => {
+        const instance = `inst-${Math.random().toString(36).slice(2)}`;
+        expect(await stores.sessionStore.isAlive?.(instance, T0)).toBe(false);
+        await stores.sessionStore.markAlive?.(instance, T0, 60_000);
+        expect(await stores.sessionStore.isAlive?.(instance, T0 + 1)).toBe(true);
+        expect(await stores.sessionStore.isAlive?.(`${instance}-other`, T0 + 1)).toBe(false);
+      });
+
       it('keeps a record exactly as created', async () => {
         const bound = sessionRecord({ principal: 'client-a:alice', expiresAt: T0 + 60_000, requestCount: 3 });
         const unbound = sessionRecord();

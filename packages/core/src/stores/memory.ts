@@ -31,6 +31,16 @@ interface StateEntry {
 export class MemorySessionStore implements SessionStore {
   readonly #records = new Map<string, SessionRecord>();
   readonly #state = new Map<string, Map<string, StateEntry>>();
+  readonly #alive = new Map<string, number>();
+
+  markAlive(instanceId: string, now: number, ttlMs: number): void {
+    this.#alive.set(instanceId, now + ttlMs);
+    for (const [id, until] of this.#alive) if (until <= now) this.#alive.delete(id);
+  }
+
+  isAlive(instanceId: string, now: number): boolean {
+    return (this.#alive.get(instanceId) ?? 0) > now;
+  }
 
   create(record: SessionRecord): void {
     this.#records.set(record.id, { ...record });

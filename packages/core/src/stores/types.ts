@@ -71,6 +71,14 @@ export interface SessionStore {
   list(): Awaitable<SessionRecord[]>;
 
   /**
+   * Heartbeat of a process instance: alive until `now + ttlMs`. With {@link isAlive} it lets a process
+   * tell that a request's owner died, and answer the client instead of leaving it waiting.
+   */
+  markAlive?(instanceId: string, now: number, ttlMs: number): Awaitable<void>;
+  /** Whether the instance's last heartbeat is still current at `now`. */
+  isAlive?(instanceId: string, now: number): Awaitable<boolean>;
+
+  /**
    * Per-session state. Values are opaque strings (serialised, possibly sealed, JSON); a value with a
    * `ttlMs` is gone after that long. State ends with its session: `delete` removes it too.
    */
