@@ -150,6 +150,43 @@ export function createDemoServer(session: McpSession, sessions?: () => SessionDi
     },
   );
 
+  server.registerTool('ask_user', { description: 'Asks the user for their name (elicitation).' }, async (ctx) => {
+    const result = await ctx.mcpReq.elicitInput(
+      {
+        mode: 'form',
+        message: 'What is your name?',
+        requestedSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+      },
+      { relatedRequestId: ctx.mcpReq.id },
+    );
+    return text(result.action === 'accept' ? `Hello, ${String(result.content?.name ?? '')}` : `(${result.action})`);
+  });
+
+  server.registerTool(
+    'notify_session',
+    { description: "Sends a logging notification on this session's GET stream, unrelated to any request.", inputSchema: z.object({ message: z.string() }) },
+    async ({ message }) => {
+      await server.sendLoggingMessage({ level: 'info', logger: 'notify', data: message });
+      return text('sent');
+    },
+  );
+
+  server.registerTool(
+    'long_task',
+    {
+      description: 'Works for a while, reporting progress every intervalMs.',
+      inputSchema: z.object({ steps: z.number().int().min(1).max(1000), intervalMs: z.number().int().min(1).max(10_000) }),
+    },
+    async ({ steps, intervalMs }, ctx) => {
+      const progressToken = ctx.mcpReq._meta?.progressToken;
+      for (let step = 1; step <= steps; step += 1) {
+        await new Promise((resolve) => setTimeout(resolve, intervalMs));
+        await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: progressToken ?? 'none', progress: step, total: steps } });
+      }
+      return text(`done after ${steps} steps`);
+    },
+  );
+
   server.registerTool(
     'ask_model',
     { description: 'Asks the client’s model a question (sampling).', inputSchema: z.object({ question: z.string() }) },

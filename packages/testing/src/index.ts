@@ -35,4 +35,5 @@ export function runAdapterSuite(harness: AdapterHarness): void {
     conformanceSuite(harness);
   });
 }
-export { type BackendTtl, type ConnectionControl, redisClusterForTests, redisForTests, runStoreSuite, type StoreSet, type StoreSuiteCapabilities, type StoreSuiteConfig, type StoreSuiteTarget, type TestRedis, type TestRedisCluster } from './stores.js';
+export { type BackendTtl, type ConnectionControl, redisClusterForTests, redisForTests, runStoreSuite, startRedisServer, type StoreSet, type StoreSuiteCapabilities, type StoreSuiteConfig, type StoreSuiteTarget, type TestRedis, type TestRedisCluster } from './stores.js';
+export { startRoundRobinProxy, type RoundRobinProxy } from './proxy.js';

@@ -6,10 +6,21 @@ import type { AddressInfo } from 'node:net';
 export interface RoundRobinProxy {
   url: string;
   /** Which backend (index) served each request, in order. */
-  readonly log: Array<{ backend: number; method: string; sessionId: string | undefined; lastEventId: string | undefined }>;
+  readonly log: Array<{ backend: number; method: string; kind: string; sessionId: string | undefined; lastEventId: string | undefined }>;
   /** Replaces the backends (a restarted process gets a new port). */
   setBackends(urls: string[]): void;
   close(): Promise<void>;
+}
+
+/** What a POST carries: its JSON-RPC method, `response` for a client's answer, or '' for no body. */
+function kindOf(body: Buffer): string {
+  if (body.length === 0) return '';
+  try {
+    const message = JSON.parse(body.toString('utf8')) as { method?: unknown };
+    return typeof message.method === 'string' ? message.method : 'response';
+  } catch {
+    return 'unparsable';
+  }
 }
 
 /**
@@ -37,7 +48,13 @@ export async function startRoundRobinProxy(backends: string[]): Promise<RoundRob
     const upstream = request(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
       (answer) => {
-        log.push({ backend: index, method: req.method ?? '', sessionId: header('mcp-session-id'), lastEventId: header('last-event-id') });
+        log.push({
+          backend: index,
+          method: req.method ?? '',
+          kind: kindOf(body),
+          sessionId: header('mcp-session-id'),
+          lastEventId: header('last-event-id'),
+        });
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         res.flushHeaders();
         answer.pipe(res);

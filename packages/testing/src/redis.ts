@@ -43,7 +43,7 @@ async function freePorts(count: number): Promise<number[]> {
 }
 
 /** Starts `redis-server` on a free port with no persistence, resolving once it accepts connections. */
-async function startRedisServer(extraArgs: string[] = [], port?: number): Promise<TestRedis> {
+export async function startRedisServer(extraArgs: string[] = [], port?: number): Promise<TestRedis> {
   port ??= (await freePorts(1))[0]!;
   const child: ChildProcess = spawn(
     'redis-server',

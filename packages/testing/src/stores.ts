@@ -13,7 +13,7 @@ import {
 } from '@x/mcp-session-core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-export { redisClusterForTests, redisForTests, type TestRedis, type TestRedisCluster } from './redis.js';
+export { redisClusterForTests, redisForTests, startRedisServer, type TestRedis, type TestRedisCluster } from './redis.js';
 
 /** One instance of every store, as a backend provides them. */
 export interface StoreSet {

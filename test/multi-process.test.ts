@@ -1,0 +1,336 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { EventEmitter, once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { type RoundRobinProxy, redisForTests, startRedisServer, startRoundRobinProxy, type TestRedis } from '@x/mcp-session-testing';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * Scale-out on real Redis: three demo processes behind a round-robin proxy with no stickiness, driven
+ * by the official SDK client. Every HTTP request of a session may land on another process.
+ */
+const root = new URL('..', import.meta.url).pathname;
+const ENCRYPTION_KEYS = `k1:${randomBytes(32).toString('base64')}`;
+
+interface DemoProcess {
+  url: string;
+  child: ChildProcess;
+  /** Ends the process: SIGKILL for a crash, SIGTERM for a clean stop. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+async function startDemo(redisUrl: string, prefix: string): Promise<DemoProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@x/source', 'examples/demo/server.ts'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      PORT: '0',
+      REDIS_URL: redisUrl,
+      MCP_SESSION_REDIS_PREFIX: prefix,
+      MCP_SESSION_ENCRYPTION_KEYS: ENCRYPTION_KEYS,
+      MCP_SESSION_SWEEP_INTERVAL_MS: '100',
+      MCP_SESSION_RETRY_INTERVAL_MS: '20',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`the demo did not start:\n${output}`)), 30_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /MCP demo server on (http:\/\/\S+\/mcp)/.exec(output);
+      if (match !== null) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the demo exited with ${code}:\n${output}`));
+    });
+  });
+  child.removeAllListeners('exit');
+  return {
+    url,
+    child,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+interface Session {
+  client: Client;
+  transport: StreamableHTTPClientTransport;
+  sessionId: string;
+  logs: string[];
+  /** Resolves when a logging notification with this text arrives (at once if it already did). */
+  heard(text: string): Promise<void>;
+  call(name: string, args?: Record<string, unknown>, onProgress?: (progress: number) => void): Promise<string>;
+}
+
+const clients: Client[] = [];
+
+async function connect(url: string): Promise<Session> {
+  const client = new Client({ name: 'scale-out', version: '1.0.0' }, { capabilities: { sampling: {}, elicitation: { form: {} } } });
+  const logs: string[] = [];
+  const events = new EventEmitter();
+  client.setNotificationHandler('notifications/message', (notification) => {
+    const text = String(notification.params.data);
+    logs.push(text);
+    events.emit(text);
+  });
+  client.setRequestHandler('sampling/createMessage', async (request) => {
+    const content = request.params.messages[0]?.content;
+    const question = content !== undefined && !Array.isArray(content) && content.type === 'text' ? content.text : '';
+    return { role: 'assistant', content: { type: 'text', text: `answer to ${question}` }, model: 'test' };
+  });
+  client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { name: 'Ada' } }));
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    reconnectionOptions: { initialReconnectionDelay: 20, maxReconnectionDelay: 200, reconnectionDelayGrowFactor: 1.5, maxRetries: 10 },
+  });
+  await client.connect(transport);
+  clients.push(client);
+  return {
+    client,
+    transport,
+    sessionId: transport.sessionId!,
+    logs,
+    heard: (text) => (logs.includes(text) ? Promise.resolve() : new Promise((resolve) => events.once(text, () => resolve()))),
+    async call(name, args = {}, onProgress) {
+      const result = await client.callTool(
+        { name, arguments: args },
+        onProgress === undefined ? undefined : { onprogress: (progress) => onProgress(progress.progress), timeout: 30_000 },
+      );
+      const content = result.content as Array<{ type: string; text?: string }>;
+      if (result.isError === true) throw new Error(`tool error: ${content[0]?.text ?? ''}`);
+      return content[0]?.text ?? '';
+    },
+  };
+}
+
+/** Resolves once the proxy has forwarded a request matching `test`. */
+async function proxied(proxy: RoundRobinProxy, test: (entry: RoundRobinProxy['log'][number]) => boolean): Promise<RoundRobinProxy['log'][number]> {
+  for (let turn = 0; turn < 20_000; turn += 1) {
+    const entry = proxy.log.find(test);
+    if (entry !== undefined) return entry;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error('the proxy never forwarded such a request');
+}
+
+async function deleteKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) await client.close().catch(() => undefined);
+});
+
+describe('three demo processes on Redis behind a round-robin proxy', () => {
+  let redis: TestRedis;
+  let prefix: string;
+  let processes: DemoProcess[] = [];
+  let proxy: RoundRobinProxy;
+
+  beforeAll(async () => {
+    redis = await redisForTests();
+    prefix = `mcp-mp-${randomBytes(4).toString('hex')}:`;
+    processes = await Promise.all([0, 1, 2].map(() => startDemo(redis.url, prefix)));
+    proxy = await startRoundRobinProxy(processes.map((p) => p.url));
+  }, 90_000);
+
+  afterAll(async () => {
+    await proxy?.close();
+    for (const p of processes) await p.stop('SIGKILL');
+    await deleteKeys(redis.url, prefix);
+    await redis.stop();
+  });
+
+  it('serves tools/call with progress and logging, and state written through one process is read through another', async () => {
+    const session = await connect(proxy.url);
+    const progress: number[] = [];
+    expect(await session.call('countdown', { from: 3 }, (value) => progress.push(value))).toBe('liftoff');
+    expect(progress).toEqual([1, 2, 3]);
+    expect(session.logs).toEqual(['t-minus 3', 't-minus 2', 't-minus 1']);
+    await session.call('set_session_data', { key: 'color', value: 'blue' });
+    for (let i = 0; i < 3; i += 1) expect(await session.call('get_session_data', { key: 'color' })).toBe('blue');
+    const served = new Set(proxy.log.filter((entry) => entry.sessionId === session.sessionId).map((entry) => entry.backend));
+    expect(served.size).toBe(3);
+  });
+
+  it('delivers sampling and elicitation answers POSTed to another process than the one waiting', async () => {
+    const session = await connect(proxy.url);
+    const start = proxy.log.length;
+    expect(await session.call('ask_model', { question: 'where am I?' })).toBe('answer to where am I?');
+    expect(await session.call('ask_user')).toBe('Hello, Ada');
+    const mine = proxy.log.slice(start).filter((entry) => entry.sessionId === session.sessionId && entry.method === 'POST');
+    const calls = mine.filter((entry) => entry.kind === 'tools/call');
+    const answers = mine.filter((entry) => entry.kind === 'response');
+    expect(calls).toHaveLength(2);
+    expect(answers).toHaveLength(2);
+    // Round robin sends each answer to another process than its tools/call, which holds the request.
+    expect(answers.some((answer, i) => answer.backend !== calls[i]!.backend)).toBe(true);
+  });
+
+  it('broadcast_to_sessions reaches the GET streams of sessions on every process', async () => {
+    // Each session takes four requests (initialize, initialized, GET, join), so round robin spreads
+    // their GET streams over the processes.
+    const sessions: Session[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      const session = await connect(proxy.url);
+      await proxied(proxy, (entry) => entry.method === 'GET' && entry.sessionId === session.sessionId);
+      await session.call('join_coordination');
+      sessions.push(session);
+    }
+    const holders = new Set(
+      sessions.map((session) => proxy.log.find((entry) => entry.method === 'GET' && entry.sessionId === session.sessionId)!.backend),
+    );
+    expect(holders.size).toBeGreaterThan(1);
+    const [sender, ...others] = sessions;
+    expect(await sender!.call('broadcast_to_sessions', { message: 'to all' })).toBe('broadcast sent');
+    const text = `${sender!.sessionId.slice(0, 8)}: to all`;
+    await Promise.all(others.map((session) => session.heard(text)));
+    for (const session of others) expect(session.logs.filter((log) => log === text)).toHaveLength(1);
+    expect(sender!.logs).not.toContain(text);
+  });
+
+  it('DELETE through one process makes every process answer 404', async () => {
+    const session = await connect(proxy.url);
+    await session.call('echo', { text: 'x' });
+    await session.transport.terminateSession();
+    for (const p of processes) {
+      const response = await fetch(p.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': session.sessionId },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      });
+      expect(response.status).toBe(404);
+    }
+  });
+});
+
+describe('faults, on real Redis, with the same three-process setup', () => {
+  let redis: TestRedis;
+  let prefix: string;
+  let processes: DemoProcess[] = [];
+  let proxy: RoundRobinProxy;
+
+  beforeAll(async () => {
+    redis = await redisForTests();
+    prefix = `mcp-fault-${randomBytes(4).toString('hex')}:`;
+    processes = await Promise.all([0, 1, 2].map(() => startDemo(redis.url, prefix)));
+    proxy = await startRoundRobinProxy(processes.map((p) => p.url));
+  }, 90_000);
+
+  afterAll(async () => {
+    await proxy?.close();
+    for (const p of processes) await p.stop('SIGKILL');
+    await deleteKeys(redis.url, prefix);
+    await redis.stop();
+  });
+
+  it('a killed process holding a GET stream: the client resumes through another and gets every event once', async () => {
+    const session = await connect(proxy.url);
+    const get = await proxied(proxy, (entry) => entry.method === 'GET' && entry.sessionId === session.sessionId);
+    expect(await session.call('notify_session', { message: 'before the crash' })).toBe('sent');
+    await session.heard('before the crash');
+    await processes[get.backend]!.stop('SIGKILL');
+    // Sent while the client may still be reconnecting: stored, then replayed or delivered live.
+    expect(await session.call('notify_session', { message: 'after the crash' })).toBe('sent');
+    await session.heard('after the crash');
+    const resumed = await proxied(
+      proxy,
+      (entry) => entry.method === 'GET' && entry.sessionId === session.sessionId && entry.lastEventId !== undefined,
+    );
+    expect(resumed.backend).not.toBe(get.backend);
+    expect(session.logs.filter((log) => log === 'before the crash')).toHaveLength(1);
+    expect(session.logs.filter((log) => log === 'after the crash')).toHaveLength(1);
+    processes[get.backend] = await startDemo(redis.url, prefix);
+    proxy.setBackends(processes.map((p) => p.url));
+  });
+
+  it('a request whose process died is answered with a JSON-RPC error when the client resumes', async () => {
+    const session = await connect(proxy.url);
+    const started = proxy.log.length;
+    let firstProgress: () => void = () => undefined;
+    const progressed = new Promise<void>((resolve) => (firstProgress = resolve));
+    const pending = session.call('long_task', { steps: 200, intervalMs: 50 }, () => firstProgress());
+    await progressed;
+    const call = proxy.log.slice(started).find((entry) => entry.kind === 'tools/call' && entry.sessionId === session.sessionId)!;
+    await processes[call.backend]!.stop('SIGKILL');
+    await expect(pending).rejects.toThrow(/stopped before answering/);
+    expect(await session.call('echo', { text: 'the session goes on' })).toBe('the session goes on');
+    processes[call.backend] = await startDemo(redis.url, prefix);
+    proxy.setBackends(processes.map((p) => p.url));
+  });
+
+  it('restarting every process keeps sessions and their state, without a new initialize', async () => {
+    const session = await connect(proxy.url);
+    await session.call('set_session_data', { key: 'survives', value: 'restarts' });
+    for (const p of processes) await p.stop('SIGTERM');
+    processes = await Promise.all([0, 1, 2].map(() => startDemo(redis.url, prefix)));
+    proxy.setBackends(processes.map((p) => p.url));
+    const initializesBefore = proxy.log.filter((entry) => entry.kind === 'initialize').length;
+    for (let i = 0; i < 3; i += 1) expect(await session.call('get_session_data', { key: 'survives' })).toBe('restarts');
+    expect(proxy.log.filter((entry) => entry.kind === 'initialize').length).toBe(initializesBefore);
+  });
+});
+
+describe('Redis stopped and started again', () => {
+  it('answers 503 with Retry-After while Redis is down, keeps running, and recovers by itself', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mcp-redis-down-'));
+    // Its own Redis, persisted to disk, so stopping it harms no other test and a restart keeps the data.
+    let redis = await startRedisServer(['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir]);
+    const port = Number(new URL(redis.url).port);
+    const demo = await startDemo(redis.url, 'mcp-down:');
+    try {
+      const session = await connect(demo.url);
+      await session.call('set_session_data', { key: 'k', value: 'v' });
+      await redis.stop();
+      const post = () =>
+        fetch(demo.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': session.sessionId },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'get_session_data', arguments: { key: 'k' } } }),
+        });
+      const down = await post();
+      expect(down.status).toBe(503);
+      expect(down.headers.get('retry-after')).toBe('1');
+      expect(await down.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32000 } });
+      expect(demo.child.exitCode).toBeNull();
+      redis = await startRedisServer(['--appendonly', 'yes', '--dir', dir], port);
+      let answer: Response | undefined;
+      for (let attempt = 0; attempt < 200; attempt += 1) {
+        answer = await post();
+        if (answer.status === 200) break;
+        await answer.arrayBuffer();
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      expect(answer?.status).toBe(200);
+      expect(await answer!.json()).toMatchObject({ result: { content: [{ text: 'v' }] } });
+    } finally {
+      await demo.stop('SIGKILL');
+      await redis.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
