@@ -500,10 +500,12 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
 
     const writer = new SseWriter(res, record.id);
     let lastSequence = 0;
-    if (store !== null && acceptsPriming(protocolVersion)) {
-      const primingId = await store.append(record.id, STANDALONE_STREAM_ID, null);
+    let primingId: string | undefined;
+    if (store !== null) {
+      // The marker takes a sequence number even when it is not sent: events after it belong here.
+      primingId = await store.append(record.id, STANDALONE_STREAM_ID, null);
       lastSequence = parseEventId(primingId)?.sequence ?? 0;
-      writer.prime(primingId, this.retryIntervalMs);
+      if (acceptsPriming(protocolVersion)) writer.prime(primingId, this.retryIntervalMs);
     }
     const stream = new AttachedStream({
       sessionId: record.id,
@@ -515,7 +517,9 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     });
     await this.#attach(stream);
     this.#takeOver(record.id, STANDALONE_STREAM_ID, holder);
-    stream.replay([]);
+    // An event another process published before this one finished subscribing is in the store.
+    const missed = primingId === undefined ? undefined : await store?.replayAfter(record.id, primingId);
+    stream.replay(missed?.events ?? []);
   }
 
   async #delete(req: IncomingMessage, res: ServerResponse, options: HandleRequestOptions): Promise<void> {

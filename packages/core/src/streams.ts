@@ -138,7 +138,10 @@ export class PostStream implements RequestSink {
    */
   detach(): void {
     if (this.#state !== 'sse') return;
-    this.#sse?.end();
+    // Events already on their way to the store are written first: the client must hold their ids
+    // (the priming id at least) to resume.
+    if (this.#queue === undefined) this.#sse?.end();
+    else void this.#queue.then(() => this.#sse?.end());
   }
 
   /** Ends the response now (the session is ending). */
@@ -271,7 +274,9 @@ export class AttachedStream {
   readonly holder: string;
   readonly writer: SseWriter;
   readonly #endOnResponse: boolean;
-  #lastSequence: number;
+  /** Events at or below this sequence came before this connection (the client has them). */
+  readonly #lastSequence: number;
+  readonly #written = new Set<number>();
   #buffer: Array<{ eventId: string | undefined; message: JSONRPCMessage }> | undefined = [];
 
   constructor(init: {
@@ -312,9 +317,12 @@ export class AttachedStream {
   #write(eventId: string | undefined, message: JSONRPCMessage): void {
     if (!this.writer.open) return;
     if (eventId !== undefined) {
+      // Events from several processes arrive out of sequence order: remember which were written
+      // rather than only the highest, so a late one is not mistaken for a duplicate.
       const sequence = parseEventId(eventId)?.sequence ?? 0;
-      if (sequence <= this.#lastSequence) return;
-      this.#lastSequence = sequence;
+      if (sequence <= this.#lastSequence || this.#written.has(sequence)) return;
+      this.#written.add(sequence);
+      if (this.#written.size > 4096) this.#written.delete(this.#written.values().next().value as number);
     }
     this.writer.event(eventId, message);
     if (this.#endOnResponse && isResponse(message)) this.writer.end();

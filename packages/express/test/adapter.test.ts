@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { mcpSession } from '@x/mcp-session-express';
-import { type AdapterHarness, runAdapterSuite } from '@x/mcp-session-testing';
+import { type AdapterHarness, onRedis, runAdapterSuite } from '@x/mcp-session-testing';
 
 /** An Express app on a real socket: the host's middleware, then a router with its routes and the endpoint. */
 const harness: AdapterHarness = {
@@ -62,3 +62,5 @@ const harness: AdapterHarness = {
 };
 
 runAdapterSuite(harness);
+// The same suite with every store on Redis (REDIS_URL, else the local server, else one started here).
+runAdapterSuite(onRedis(harness));

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { mcpSessionPlugin } from '@x/mcp-session-fastify';
-import { type AdapterHarness, runAdapterSuite } from '@x/mcp-session-testing';
+import { type AdapterHarness, onRedis, runAdapterSuite } from '@x/mcp-session-testing';
 
 /**
  * A Fastify app on a real socket: the host's hooks, the plugin registered with `{ prefix }`, and the
@@ -50,3 +50,5 @@ const harness: AdapterHarness = {
 };
 
 runAdapterSuite(harness);
+// The same suite with every store on Redis (REDIS_URL, else the local server, else one started here).
+runAdapterSuite(onRedis(harness));

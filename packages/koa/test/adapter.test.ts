@@ -4,7 +4,7 @@ import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { mcpSession } from '@x/mcp-session-koa';
-import { type AdapterHarness, runAdapterSuite } from '@x/mcp-session-testing';
+import { type AdapterHarness, onRedis, runAdapterSuite } from '@x/mcp-session-testing';
 
 /**
  * A Koa app on a real socket: the host's middleware, then the endpoint — with its `path` option at the
@@ -69,3 +69,5 @@ const harness: AdapterHarness = {
 };
 
 runAdapterSuite(harness);
+// The same suite with every store on Redis (REDIS_URL, else the local server, else one started here).
+runAdapterSuite(onRedis(harness));

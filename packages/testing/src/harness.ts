@@ -37,6 +37,8 @@ export interface RunningApp {
   endpoint: McpSessionEndpoint;
   /** The session directory as the adapter exposes it to the host. */
   sessions: SessionDirectory;
+  /** True when the stores outlive the app (shared Redis): its sessions do not end with it. */
+  persistentStores?: boolean;
   /** Closes the adapter the framework's way, then the HTTP server; no handle stays open. */
   close(): Promise<void>;
 }
@@ -47,6 +49,21 @@ export interface AdapterHarness {
   name: string;
   /** Starts an app with the endpoint at `<prefix>/mcp`. */
   start(options: McpSessionOptions, host?: HostOptions): Promise<RunningApp>;
+  /**
+   * Stores for apps that must share them (two nodes). Default: fresh memory stores.
+   */
+  sharedStores?(): Promise<Pick<McpSessionOptions, 'sessionStore' | 'eventStore' | 'messageBus' | 'rateLimitStore' | 'cacheStore'>>;
+  /** Releases what the harness holds (shared stores) once the suite is done. */
+  dispose?(): Promise<void>;
+}
+
+/** The harness's shared stores, or fresh memory stores. */
+export async function sharedStoresOf(
+  harness: AdapterHarness,
+): Promise<Pick<McpSessionOptions, 'sessionStore' | 'eventStore' | 'messageBus' | 'rateLimitStore' | 'cacheStore'>> {
+  if (harness.sharedStores !== undefined) return harness.sharedStores();
+  const { MemoryEventStore, MemoryMessageBus, MemorySessionStore } = await import('@x/mcp-session-core');
+  return { sessionStore: new MemorySessionStore(), eventStore: new MemoryEventStore(), messageBus: new MemoryMessageBus() };
 }
 
 /** A clock the test moves by hand. */

@@ -1,4 +1,4 @@
-import { describe } from 'vitest';
+import { afterAll, describe } from 'vitest';
 import type { AdapterHarness } from './harness.js';
 import { conformanceSuite } from './suites/conformance.js';
 import { featuresSuite } from './suites/features.js';
@@ -8,7 +8,7 @@ import { interopSuite } from './suites/interop.js';
 import { lifecycleSuite } from './suites/lifecycle.js';
 import { twoNodeSuite } from './suites/two-node.js';
 
-export { type AdapterHarness, type HostOptions, ManualClock, type RunningApp } from './harness.js';
+export { type AdapterHarness, type HostOptions, ManualClock, type RunningApp, sharedStoresOf } from './harness.js';
 export { type ClientOptions, connectClient, type TestClient } from './fixtures/clients.js';
 export { createV1Server, createV2Server, type SdkMajor, serverFactory } from './fixtures/servers.js';
 export { stateServerFactory, stateServerProbe, type StateServerProbe } from './fixtures/state-server.js';
@@ -26,6 +26,7 @@ export { conformanceSuite, featuresSuite, hostSuite, httpRulesSuite, interopSuit
  */
 export function runAdapterSuite(harness: AdapterHarness): void {
   describe(harness.name, () => {
+    afterAll(async () => harness.dispose?.());
     httpRulesSuite(harness);
     lifecycleSuite(harness);
     interopSuite(harness);
@@ -37,3 +38,4 @@ export function runAdapterSuite(harness: AdapterHarness): void {
 }
 export { type BackendTtl, type ConnectionControl, redisClusterForTests, redisForTests, runStoreSuite, startRedisServer, type StoreSet, type StoreSuiteCapabilities, type StoreSuiteConfig, type StoreSuiteTarget, type TestRedis, type TestRedisCluster } from './stores.js';
 export { startRoundRobinProxy, type RoundRobinProxy } from './proxy.js';
+export { onRedis, redisStoresForTests, type SharedStores } from './redis-harness.js';

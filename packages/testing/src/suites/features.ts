@@ -6,8 +6,6 @@ import {
   type McpSessionOptions,
   type MessageMiddleware,
   MemoryCacheStore,
-  MemoryEventStore,
-  MemoryMessageBus,
   MemoryRateLimitStore,
   MemorySessionStore,
   cache,
@@ -16,7 +14,7 @@ import {
 } from '@x/mcp-session-core';
 import { connectClient, type TestClient } from '../fixtures/clients.js';
 import { type StateServerProbe, stateServerFactory, stateServerProbe } from '../fixtures/state-server.js';
-import { type AdapterHarness, ManualClock, type RunningApp } from '../harness.js';
+import { type AdapterHarness, ManualClock, type RunningApp, sharedStoresOf } from '../harness.js';
 
 const ACCEPT = 'application/json, text/event-stream';
 const KEY_A = Buffer.alloc(32, 1).toString('base64');
@@ -138,7 +136,7 @@ export function featuresSuite(harness: AdapterHarness): void {
       });
 
       it('is read from the second node of two sharing their stores', async () => {
-        const shared = { sessionStore: new MemorySessionStore(), eventStore: new MemoryEventStore(), messageBus: new MemoryMessageBus() };
+        const shared = await sharedStoresOf(harness);
         const { app: a } = await start({ ...shared, nodeId: 'A' });
         const { app: b } = await start({ ...shared, nodeId: 'B' });
         const sessionId = await rawSession(a.url);
@@ -316,7 +314,7 @@ export function featuresSuite(harness: AdapterHarness): void {
 
     describe('sessions.broadcast()', () => {
       it('reaches the GET stream of every session, once, on both nodes; a filter narrows it', async () => {
-        const shared = { sessionStore: new MemorySessionStore(), eventStore: new MemoryEventStore(), messageBus: new MemoryMessageBus() };
+        const shared = await sharedStoresOf(harness);
         const { app: a } = await start({ ...shared, nodeId: 'A' });
         const { app: b } = await start({ ...shared, nodeId: 'B' });
         const logs = new EventEmitter();

@@ -838,10 +838,15 @@ export function httpRulesSuite(harness: AdapterHarness): void {
 
       it("evicts the least recently active session with onMaxSessions: 'evict-lru'", async () => {
         const log = closedLog();
-        const app = await start({ maxSessions: 2, onMaxSessions: 'evict-lru', onSessionClosed: log.onSessionClosed });
+        // Distinct times: a store orders sessions by last activity, and ties are broken arbitrarily.
+        const clock = new ManualClock();
+        const app = await start({ maxSessions: 2, onMaxSessions: 'evict-lru', onSessionClosed: log.onSessionClosed, clock });
         const a = await openSession(app.url);
+        clock.advance(10);
         const b = await openSession(app.url);
+        clock.advance(10);
         await expectEcho(app.url, a); // b is now the least recently active
+        clock.advance(10);
         const c = await openSession(app.url);
         expect(log.closed).toEqual([{ id: b, reason: 'evicted' }]);
         expect(await app.sessions.count()).toBe(2);
@@ -853,15 +858,19 @@ export function httpRulesSuite(harness: AdapterHarness): void {
 
       it('does not evict a session with an open GET stream', async () => {
         const log = closedLog();
-        const app = await start({ maxSessions: 2, onMaxSessions: 'evict-lru', onSessionClosed: log.onSessionClosed });
+        const clock = new ManualClock();
+        const app = await start({ maxSessions: 2, onMaxSessions: 'evict-lru', onSessionClosed: log.onSessionClosed, clock });
         const a = await openSession(app.url);
+        clock.advance(10);
         const b = await openSession(app.url);
+        clock.advance(10);
         const stream = await get(app.url, session(a));
         expect(stream.status).toBe(200);
         const reader = stream.body!.getReader();
         // The stream is attached once its priming event arrived.
         expect(new TextDecoder().decode((await reader.read()).value)).toMatch(/^id: /);
         await expectEcho(app.url, b); // a is the least recently active, but busy
+        clock.advance(10);
         await openSession(app.url);
         expect(log.closed).toEqual([{ id: b, reason: 'evicted' }]);
         await reader.cancel();

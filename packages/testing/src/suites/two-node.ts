@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryEventStore, MemoryMessageBus, MemorySessionStore } from '@x/mcp-session-core';
 import { connectClient, type TestClient } from '../fixtures/clients.js';
 import { type SdkMajor, serverFactory } from '../fixtures/servers.js';
-import type { AdapterHarness, RunningApp } from '../harness.js';
+import { type AdapterHarness, type RunningApp, sharedStoresOf } from '../harness.js';
 
 /**
  * Two endpoints sharing one SessionStore, EventStore and MessageBus act as two processes behind a
@@ -47,9 +46,7 @@ export function twoNodeSuite(harness: AdapterHarness): void {
 
     async function cluster(major: SdkMajor): Promise<Cluster> {
       const shared = {
-        sessionStore: new MemorySessionStore(),
-        eventStore: new MemoryEventStore(),
-        messageBus: new MemoryMessageBus(),
+        ...(await sharedStoresOf(harness)),
         server: serverFactory(major),
         retryIntervalMs: 5,
       };
