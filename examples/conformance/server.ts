@@ -26,13 +26,7 @@ const redis =
 const stores =
   redis === undefined
     ? {}
-    : {
-        sessionStore: redis.sessionStore,
-        eventStore: redis.eventStore,
-        messageBus: redis.messageBus,
-        rateLimitStore: redis.rateLimitStore,
-        cacheStore: redis.cacheStore,
-      };
+    : { ...redis };
 const app = await startConformanceApp(adapter, Number(process.env.PORT ?? 3000), { responseMode, ...stores });
 console.log(`conformance server (${adapter}, ${responseMode}, ${redis === undefined ? 'memory' : 'redis'} stores) on ${app.url}`);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -10,17 +10,7 @@ const redis =
   process.env.REDIS_URL === undefined
     ? undefined
     : createRedisStores({ client: process.env.REDIS_URL, prefix: process.env.MCP_SESSION_REDIS_PREFIX });
-const { app, mcp, config } = createDemoApp(
-  redis === undefined
-    ? {}
-    : {
-        sessionStore: redis.sessionStore,
-        eventStore: redis.eventStore,
-        messageBus: redis.messageBus,
-        rateLimitStore: redis.rateLimitStore,
-        cacheStore: redis.cacheStore,
-      },
-);
+const { app, mcp, config } = createDemoApp(redis === undefined ? {} : { ...redis });
 const server = app.listen(port, host, () => {
   const { port: actual } = server.address() as AddressInfo;
   console.log(`MCP demo server on http://${host}:${actual}/mcp (stores: ${config.stores}; metrics on /metrics)`);

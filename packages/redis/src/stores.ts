@@ -19,9 +19,9 @@ export interface RedisStores {
   messageBus: RedisMessageBus;
   rateLimitStore: RedisRateLimitStore;
   cacheStore: RedisCacheStore;
-  /** The client they share. */
-  client: RedisClient;
-  /** Closes the bus's subscriber connection, and the shared connection if it was opened from a URL. */
+  /** The client they share (not enumerable: spreading the stores into options leaves it out). */
+  readonly client: RedisClient;
+  /** Closes the bus's subscriber connection, and the shared connection if it was opened from a URL (not enumerable). */
   close(): Promise<void>;
 }
 
@@ -40,16 +40,23 @@ export function createRedisStores(options: RedisStoresOptions): RedisStores {
   const connection = new Connection(client);
   const shared = { client: connection.client, prefix };
   const messageBus = new RedisMessageBus({ ...shared, sharded, onError });
-  return {
+  const stores = {
     sessionStore: new RedisSessionStore({ ...shared, expiryGraceMs }),
     eventStore: new RedisEventStore({ ...shared, maxEventsPerStream, ttlMs }),
     messageBus,
     rateLimitStore: new RedisRateLimitStore(shared),
     cacheStore: new RedisCacheStore(shared),
-    client: connection.client,
-    async close() {
-      await messageBus.close();
-      await connection.close();
-    },
   };
+  // `client` and `close` are not enumerable, so `mcpSession({ server, ...stores })` passes exactly the
+  // five stores.
+  return Object.defineProperties(stores, {
+    client: { value: connection.client, enumerable: false },
+    close: {
+      value: async () => {
+        await messageBus.close();
+        await connection.close();
+      },
+      enumerable: false,
+    },
+  }) as RedisStores;
 }

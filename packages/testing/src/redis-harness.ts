@@ -39,9 +39,9 @@ export async function redisStoresForTests(): Promise<{ stores: SharedStores; clo
   const { url } = await server;
   const prefix = `mcp-suite-${randomBytes(5).toString('hex')}:`;
   const redis = createRedisStores({ client: url, prefix });
-  const { sessionStore, eventStore, messageBus, rateLimitStore, cacheStore } = redis;
   return {
-    stores: { sessionStore, eventStore, messageBus, rateLimitStore, cacheStore },
+    // Spread, as users do: exactly the five stores.
+    stores: { ...redis },
     async close() {
       await redis.close();
       await deleteKeys(url, prefix);
