@@ -14,6 +14,7 @@ import {
   type JSONRPCNotification,
   type JSONRPCRequest,
   type JSONRPCResponse,
+  type RequestId,
   invalidMessageReason,
   isInitializeRequest,
   isRequest,
@@ -229,6 +230,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
   readonly #plugins: MiddlewarePlugin[] = [];
   #chain: ((ctx: MessageContext, innermost: () => Promise<JsonRpcResult>) => Promise<JsonRpcResult>) | undefined;
   #watchesNotifications = false;
+  #prefetches = false;
   readonly #rateLimitStore: RateLimitStore;
   readonly #cacheStore: CacheStore;
   /** Cleanup registered with `session.onClose`, by session, on this process. */
@@ -365,6 +367,8 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       }
       return this.#initialize(req, res, initialize, options.auth);
     }
+    // Middleware store work (a rate-limit count) starts now, alongside the session lookup.
+    const prefetched = sessionId === undefined ? undefined : this.#prefetch(sessionId, this.#principal(options.auth, req), valid);
     const access = await this.#access(req, res, sessionId, options.auth, valid.some(isRequest));
     if (access === undefined) return;
     const { record, protocolVersion } = access;
@@ -390,7 +394,9 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     }
     const stream = this.#openPostStream(res, live, protocolVersion, requests, batch);
     extra.closeSSEStream = () => stream.detach();
-    for (const request of requests) this.#dispatch(live, request, extra, stream, stream, req, options.auth);
+    for (const request of requests) {
+      this.#dispatch(live, request, extra, stream, stream, req, options.auth, prefetched?.get(request.id));
+    }
   }
 
   async #initialize(req: IncomingMessage, res: ServerResponse, request: JSONRPCRequest, auth: AuthInfo | undefined): Promise<void> {
@@ -591,6 +597,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     stream: PostStream,
     req: IncomingMessage,
     auth: AuthInfo | undefined,
+    locals: Record<string, unknown> = {},
   ): void {
     this.#metrics.countRequest(request.method);
     const chain = this.#chain;
@@ -606,7 +613,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       principal: live.record.principal,
       authInfo: auth,
       http: { headers: req.headers },
-      locals: {},
+      locals,
     };
     const server = () =>
       new Promise<JsonRpcResult>((resolve, reject) => {
@@ -638,12 +645,31 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     );
   }
 
+  /** Starts each plugin's prefetch for each request of a POST; a rejection is left for `handle` to see. */
+  #prefetch(sessionId: string, principal: string | undefined, messages: JSONRPCMessage[]): Map<RequestId, Record<string, unknown>> | undefined {
+    if (!this.#prefetches) return undefined;
+    let out: Map<RequestId, Record<string, unknown>> | undefined;
+    for (const message of messages) {
+      if (!isRequest(message)) continue;
+      const locals: Record<string, unknown> = {};
+      for (const plugin of this.#plugins) {
+        const pending = plugin.prefetch?.({ sessionId, principal, method: message.method, params: message.params });
+        if (pending === undefined) continue;
+        pending.catch(() => undefined); // observed by handle(); never an unhandled rejection
+        locals[plugin.name] = pending;
+      }
+      (out ??= new Map()).set(message.id, locals);
+    }
+    return out;
+  }
+
   use(middleware: MessageMiddleware | MiddlewarePlugin): void {
     const plugin = toPlugin(middleware);
     plugin.setup?.({ clock: this.#clock, rateLimitStore: this.#rateLimitStore, cacheStore: this.#cacheStore, metrics: this.#metrics });
     this.#plugins.push(plugin);
     this.#chain = compose(this.#plugins.map((entry) => entry.handle));
     this.#watchesNotifications = this.#plugins.some((entry) => entry.onServerNotification !== undefined);
+    this.#prefetches = this.#plugins.some((entry) => entry.prefetch !== undefined);
   }
 
   /** Tells middleware what a server sent (cache invalidation). */

@@ -50,6 +50,7 @@ export {
   type MiddlewareEnv,
   type MiddlewarePlugin,
   type Next,
+  type PrefetchContext,
   type RateLimitOptions,
 } from './middleware.js';
 export { Metrics, prometheusText, type MetricsSnapshot } from './metrics.js';

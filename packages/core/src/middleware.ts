@@ -4,7 +4,7 @@ import type { JSONRPCNotification, RequestId } from './jsonrpc.js';
 import type { Metrics } from './metrics.js';
 import type { AuthInfo, Clock } from './options.js';
 import type { McpSession } from './session.js';
-import type { CacheStore, RateLimitStore } from './stores/types.js';
+import type { CacheStore, RateLimitResult, RateLimitStore } from './stores/types.js';
 
 /** What a message middleware sees of one JSON-RPC request. */
 export interface MessageContext {
@@ -41,10 +41,24 @@ export interface MiddlewareEnv {
   readonly metrics: Metrics;
 }
 
+/** What is known of a request before its session is looked up. */
+export interface PrefetchContext {
+  readonly sessionId: string;
+  readonly principal: string | undefined;
+  readonly method: string;
+  readonly params: Record<string, unknown> | undefined;
+}
+
 /** A middleware with a set-up step and a view of what servers send (for cache invalidation). */
 export interface MiddlewarePlugin {
   readonly name: string;
   setup?(env: MiddlewareEnv): void;
+  /**
+   * Starts store work that needs only what {@link PrefetchContext} holds, at the same time as the
+   * session lookup, so both share one round trip to a remote store. `handle` finds the promise in
+   * `ctx.locals[name]`.
+   */
+  prefetch?(request: PrefetchContext): Promise<unknown> | undefined;
   handle: MessageMiddleware;
   onServerNotification?(session: McpSession, notification: JSONRPCNotification): void | Promise<void>;
 }
@@ -141,17 +155,27 @@ export function rateLimit(options: RateLimitOptions): MiddlewarePlugin {
   if (!(windowMs > 0)) throw new TypeError('rateLimit: windowMs must be positive');
   const name = options.name ?? `${limit}/${windowMs}${tools === undefined ? '' : `:${tools.join(',')}`}`;
   let env: MiddlewareEnv | undefined;
+  const applies = (method: string, params: Record<string, unknown> | undefined) =>
+    (methods === undefined || methods.includes(method)) &&
+    (tools === undefined || (method === 'tools/call' && tools.includes(String(params?.name))));
+  const consume = (who: string) => env!.rateLimitStore.consume(`rl:${name}:${who}`, env!.clock.now(), limit, windowMs);
+  const identity = (sessionId: string, principal: string | undefined) =>
+    key === 'session' ? `s:${sessionId}` : `p:${principal ?? `s:${sessionId}`}`;
   return {
-    name: 'rateLimit',
+    name: `rateLimit ${name}`,
     setup(lent) {
       env = lent;
     },
+    prefetch(request) {
+      // Counted while the session is looked up: one round trip for both. A function key needs the
+      // whole context, so it is counted in handle().
+      if (env === undefined || typeof key === 'function' || !applies(request.method, request.params)) return undefined;
+      return Promise.resolve(consume(identity(request.sessionId, request.principal)));
+    },
     async handle(ctx, next) {
-      if (env === undefined || (methods !== undefined && !methods.includes(ctx.method))) return next();
-      if (tools !== undefined && (ctx.method !== 'tools/call' || !tools.includes(String(ctx.params?.name)))) return next();
-      const who =
-        key === 'session' ? `s:${ctx.session.id}` : key === 'principal' ? `p:${ctx.principal ?? `s:${ctx.session.id}`}` : `f:${key(ctx)}`;
-      const result = await env.rateLimitStore.consume(`rl:${name}:${who}`, env.clock.now(), limit, windowMs);
+      if (env === undefined || !applies(ctx.method, ctx.params)) return next();
+      const prefetched = ctx.locals[`rateLimit ${name}`] as Promise<RateLimitResult> | undefined;
+      const result = await (prefetched ?? consume(typeof key === 'function' ? `f:${key(ctx)}` : identity(ctx.session.id, ctx.principal)));
       if (result.allowed) return next();
       env.metrics.rateLimited += 1;
       throw new JsonRpcError(JsonRpcErrorCode.RateLimited, 'Too Many Requests', {
