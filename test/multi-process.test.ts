@@ -5,8 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { type RoundRobinProxy, redisForTests, startRedisServer, startRoundRobinProxy, type TestRedis } from '@x/mcp-session-testing';
-import { Redis } from 'ioredis';
+import { type RoundRobinProxy, deleteKeys, redisForTests, startRedisServer, startRoundRobinProxy, type TestRedis } from '@x/mcp-session-testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -127,18 +126,22 @@ async function proxied(proxy: RoundRobinProxy, test: (entry: RoundRobinProxy['lo
   throw new Error('the proxy never forwarded such a request');
 }
 
-async function deleteKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+/** Three demo processes on one Redis under a fresh prefix, behind the proxy, for a describe block. */
+function threeProcesses(tag: string): { redis: TestRedis; processes: DemoProcess[]; proxy: RoundRobinProxy; prefix: string } {
+  const context = {} as { redis: TestRedis; processes: DemoProcess[]; proxy: RoundRobinProxy; prefix: string };
+  beforeAll(async () => {
+    context.redis = await redisForTests();
+    context.prefix = `mcp-${tag}-${randomBytes(4).toString('hex')}:`;
+    context.processes = await Promise.all([0, 1, 2].map(() => startDemo(context.redis.url, context.prefix)));
+    context.proxy = await startRoundRobinProxy(context.processes.map((p) => p.url));
+  }, 90_000);
+  afterAll(async () => {
+    await context.proxy?.close();
+    for (const p of context.processes ?? []) await p.stop('SIGKILL');
+    await deleteKeys(context.redis.url, context.prefix);
+    await context.redis.stop();
+  });
+  return context;
 }
 
 afterEach(async () => {
@@ -146,43 +149,26 @@ afterEach(async () => {
 });
 
 describe('three demo processes on Redis behind a round-robin proxy', () => {
-  let redis: TestRedis;
-  let prefix: string;
-  let processes: DemoProcess[] = [];
-  let proxy: RoundRobinProxy;
-
-  beforeAll(async () => {
-    redis = await redisForTests();
-    prefix = `mcp-mp-${randomBytes(4).toString('hex')}:`;
-    processes = await Promise.all([0, 1, 2].map(() => startDemo(redis.url, prefix)));
-    proxy = await startRoundRobinProxy(processes.map((p) => p.url));
-  }, 90_000);
-
-  afterAll(async () => {
-    await proxy?.close();
-    for (const p of processes) await p.stop('SIGKILL');
-    await deleteKeys(redis.url, prefix);
-    await redis.stop();
-  });
+  const cluster = threeProcesses('mp');
 
   it('serves tools/call with progress and logging, and state written through one process is read through another', async () => {
-    const session = await connect(proxy.url);
+    const session = await connect(cluster.proxy.url);
     const progress: number[] = [];
     expect(await session.call('countdown', { from: 3 }, (value) => progress.push(value))).toBe('liftoff');
     expect(progress).toEqual([1, 2, 3]);
     expect(session.logs).toEqual(['t-minus 3', 't-minus 2', 't-minus 1']);
     await session.call('set_session_data', { key: 'color', value: 'blue' });
     for (let i = 0; i < 3; i += 1) expect(await session.call('get_session_data', { key: 'color' })).toBe('blue');
-    const served = new Set(proxy.log.filter((entry) => entry.sessionId === session.sessionId).map((entry) => entry.backend));
+    const served = new Set(cluster.proxy.log.filter((entry) => entry.sessionId === session.sessionId).map((entry) => entry.backend));
     expect(served.size).toBe(3);
   });
 
   it('delivers sampling and elicitation answers POSTed to another process than the one waiting', async () => {
-    const session = await connect(proxy.url);
-    const start = proxy.log.length;
+    const session = await connect(cluster.proxy.url);
+    const start = cluster.proxy.log.length;
     expect(await session.call('ask_model', { question: 'where am I?' })).toBe('answer to where am I?');
     expect(await session.call('ask_user')).toBe('Hello, Ada');
-    const mine = proxy.log.slice(start).filter((entry) => entry.sessionId === session.sessionId && entry.method === 'POST');
+    const mine = cluster.proxy.log.slice(start).filter((entry) => entry.sessionId === session.sessionId && entry.method === 'POST');
     const calls = mine.filter((entry) => entry.kind === 'tools/call');
     const answers = mine.filter((entry) => entry.kind === 'response');
     expect(calls).toHaveLength(2);
@@ -196,13 +182,13 @@ describe('three demo processes on Redis behind a round-robin proxy', () => {
     // their GET streams over the processes.
     const sessions: Session[] = [];
     for (let i = 0; i < 4; i += 1) {
-      const session = await connect(proxy.url);
-      await proxied(proxy, (entry) => entry.method === 'GET' && entry.sessionId === session.sessionId);
+      const session = await connect(cluster.proxy.url);
+      await proxied(cluster.proxy, (entry) => entry.method === 'GET' && entry.sessionId === session.sessionId);
       await session.call('join_coordination');
       sessions.push(session);
     }
     const holders = new Set(
-      sessions.map((session) => proxy.log.find((entry) => entry.method === 'GET' && entry.sessionId === session.sessionId)!.backend),
+      sessions.map((session) => cluster.proxy.log.find((entry) => entry.method === 'GET' && entry.sessionId === session.sessionId)!.backend),
     );
     expect(holders.size).toBeGreaterThan(1);
     const [sender, ...others] = sessions;
@@ -214,10 +200,10 @@ describe('three demo processes on Redis behind a round-robin proxy', () => {
   });
 
   it('DELETE through one process makes every process answer 404', async () => {
-    const session = await connect(proxy.url);
+    const session = await connect(cluster.proxy.url);
     await session.call('echo', { text: 'x' });
     await session.transport.terminateSession();
-    for (const p of processes) {
+    for (const p of cluster.processes) {
       const response = await fetch(p.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': session.sessionId },
@@ -229,69 +215,52 @@ describe('three demo processes on Redis behind a round-robin proxy', () => {
 });
 
 describe('faults, on real Redis, with the same three-process setup', () => {
-  let redis: TestRedis;
-  let prefix: string;
-  let processes: DemoProcess[] = [];
-  let proxy: RoundRobinProxy;
-
-  beforeAll(async () => {
-    redis = await redisForTests();
-    prefix = `mcp-fault-${randomBytes(4).toString('hex')}:`;
-    processes = await Promise.all([0, 1, 2].map(() => startDemo(redis.url, prefix)));
-    proxy = await startRoundRobinProxy(processes.map((p) => p.url));
-  }, 90_000);
-
-  afterAll(async () => {
-    await proxy?.close();
-    for (const p of processes) await p.stop('SIGKILL');
-    await deleteKeys(redis.url, prefix);
-    await redis.stop();
-  });
+  const cluster = threeProcesses('fault');
 
   it('a killed process holding a GET stream: the client resumes through another and gets every event once', async () => {
-    const session = await connect(proxy.url);
-    const get = await proxied(proxy, (entry) => entry.method === 'GET' && entry.sessionId === session.sessionId);
+    const session = await connect(cluster.proxy.url);
+    const get = await proxied(cluster.proxy, (entry) => entry.method === 'GET' && entry.sessionId === session.sessionId);
     expect(await session.call('notify_session', { message: 'before the crash' })).toBe('sent');
     await session.heard('before the crash');
-    await processes[get.backend]!.stop('SIGKILL');
+    await cluster.processes[get.backend]!.stop('SIGKILL');
     // Sent while the client may still be reconnecting: stored, then replayed or delivered live.
     expect(await session.call('notify_session', { message: 'after the crash' })).toBe('sent');
     await session.heard('after the crash');
     const resumed = await proxied(
-      proxy,
+      cluster.proxy,
       (entry) => entry.method === 'GET' && entry.sessionId === session.sessionId && entry.lastEventId !== undefined,
     );
     expect(resumed.backend).not.toBe(get.backend);
     expect(session.logs.filter((log) => log === 'before the crash')).toHaveLength(1);
     expect(session.logs.filter((log) => log === 'after the crash')).toHaveLength(1);
-    processes[get.backend] = await startDemo(redis.url, prefix);
-    proxy.setBackends(processes.map((p) => p.url));
+    cluster.processes[get.backend] = await startDemo(cluster.redis.url, cluster.prefix);
+    cluster.proxy.setBackends(cluster.processes.map((p) => p.url));
   });
 
   it('a request whose process died is answered with a JSON-RPC error when the client resumes', async () => {
-    const session = await connect(proxy.url);
-    const started = proxy.log.length;
+    const session = await connect(cluster.proxy.url);
+    const started = cluster.proxy.log.length;
     let firstProgress: () => void = () => undefined;
     const progressed = new Promise<void>((resolve) => (firstProgress = resolve));
     const pending = session.call('long_task', { steps: 200, intervalMs: 50 }, () => firstProgress());
     await progressed;
-    const call = proxy.log.slice(started).find((entry) => entry.kind === 'tools/call' && entry.sessionId === session.sessionId)!;
-    await processes[call.backend]!.stop('SIGKILL');
+    const call = cluster.proxy.log.slice(started).find((entry) => entry.kind === 'tools/call' && entry.sessionId === session.sessionId)!;
+    await cluster.processes[call.backend]!.stop('SIGKILL');
     await expect(pending).rejects.toThrow(/stopped before answering/);
     expect(await session.call('echo', { text: 'the session goes on' })).toBe('the session goes on');
-    processes[call.backend] = await startDemo(redis.url, prefix);
-    proxy.setBackends(processes.map((p) => p.url));
+    cluster.processes[call.backend] = await startDemo(cluster.redis.url, cluster.prefix);
+    cluster.proxy.setBackends(cluster.processes.map((p) => p.url));
   });
 
   it('restarting every process keeps sessions and their state, without a new initialize', async () => {
-    const session = await connect(proxy.url);
+    const session = await connect(cluster.proxy.url);
     await session.call('set_session_data', { key: 'survives', value: 'restarts' });
-    for (const p of processes) await p.stop('SIGTERM');
-    processes = await Promise.all([0, 1, 2].map(() => startDemo(redis.url, prefix)));
-    proxy.setBackends(processes.map((p) => p.url));
-    const initializesBefore = proxy.log.filter((entry) => entry.kind === 'initialize').length;
+    for (const p of cluster.processes) await p.stop('SIGTERM');
+    cluster.processes = await Promise.all([0, 1, 2].map(() => startDemo(cluster.redis.url, cluster.prefix)));
+    cluster.proxy.setBackends(cluster.processes.map((p) => p.url));
+    const initializesBefore = cluster.proxy.log.filter((entry) => entry.kind === 'initialize').length;
     for (let i = 0; i < 3; i += 1) expect(await session.call('get_session_data', { key: 'survives' })).toBe('restarts');
-    expect(proxy.log.filter((entry) => entry.kind === 'initialize').length).toBe(initializesBefore);
+    expect(cluster.proxy.log.filter((entry) => entry.kind === 'initialize').length).toBe(initializesBefore);
   });
 });
 

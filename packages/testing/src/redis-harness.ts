@@ -16,7 +16,8 @@ export interface SharedStores {
 
 let server: ReturnType<typeof redisForTests> | undefined;
 
-async function deleteKeys(url: string, prefix: string): Promise<void> {
+/** Deletes the keys under a prefix (SCAN, for teardown only: never on a request path). */
+export async function deleteKeys(url: string, prefix: string): Promise<void> {
   const client = new Redis(url);
   try {
     let cursor = '0';

@@ -15,8 +15,8 @@ import {
 import { connectClient, type TestClient } from '../fixtures/clients.js';
 import { type StateServerProbe, stateServerFactory, stateServerProbe } from '../fixtures/state-server.js';
 import { type AdapterHarness, ManualClock, type RunningApp, sharedStoresOf } from '../harness.js';
+import { ACCEPT_BOTH as ACCEPT, openRawSession, postInSession } from '../raw.js';
 
-const ACCEPT = 'application/json, text/event-stream';
 const KEY_A = Buffer.alloc(32, 1).toString('base64');
 const KEY_B = Buffer.alloc(32, 2).toString('base64');
 
@@ -48,32 +48,8 @@ export function featuresSuite(harness: AdapterHarness): void {
       return client;
     }
 
-    async function rawSession(url: string, headers: Record<string, string> = {}): Promise<string> {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: ACCEPT, ...headers },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'initialize',
-          params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-        }),
-      });
-      expect(response.status).toBe(200);
-      await response.arrayBuffer();
-      const sessionId = response.headers.get('mcp-session-id')!;
-      const initialized = await rpc(url, sessionId, { jsonrpc: '2.0', method: 'notifications/initialized' }, headers);
-      expect(initialized.status).toBe(202);
-      return sessionId;
-    }
-
-    function rpc(url: string, sessionId: string, body: unknown, headers: Record<string, string> = {}) {
-      return fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: ACCEPT, 'mcp-session-id': sessionId, ...headers },
-        body: JSON.stringify(body),
-      });
-    }
+    const rawSession = openRawSession;
+    const rpc = postInSession;
 
     let nextId = 100;
     const call = (name: string, args: Record<string, unknown> = {}) => ({

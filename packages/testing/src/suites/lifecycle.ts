@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { McpSession, McpSessionOptions, SessionCloseReason } from '@x/mcp-session-core';
 import { connectClient, type TestClient } from '../fixtures/clients.js';
 import { type SdkMajor, serverFactory } from '../fixtures/servers.js';
+import { openRawSession, postInSession } from '../raw.js';
 import { type AdapterHarness, ManualClock, type RunningApp } from '../harness.js';
 
 interface Recorded {
@@ -42,24 +43,7 @@ export function lifecycleSuite(harness: AdapterHarness): void {
     }
 
     /** A session opened with plain HTTP: unlike the SDK clients, it holds no GET stream open. */
-    async function initializeRaw(url: string): Promise<string> {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'initialize',
-          params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-        }),
-      });
-      expect(response.status).toBe(200);
-      await response.text();
-      const id = response.headers.get('mcp-session-id')!;
-      const initialized = await post(url, id, { jsonrpc: '2.0', method: 'notifications/initialized' });
-      expect(initialized.status).toBe(202);
-      return id;
-    }
+    const initializeRaw = (url: string) => openRawSession(url);
 
     async function callEcho(url: string, id: string, text: string): Promise<void> {
       const response = await post(url, id, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text } } });
@@ -67,13 +51,7 @@ export function lifecycleSuite(harness: AdapterHarness): void {
       expect(await response.json()).toMatchObject({ result: { content: [{ type: 'text', text }] } });
     }
 
-    function post(url: string, sessionId: string, body: unknown) {
-      return fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sessionId },
-        body: JSON.stringify(body),
-      });
-    }
+    const post = (url: string, sessionId: string, body: unknown) => postInSession(url, sessionId, body);
 
     describe('idle timeout', () => {
       it('ends a session idle for idleTimeoutMs, with reason idle, and answers 404 after', async () => {
