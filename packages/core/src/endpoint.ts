@@ -523,6 +523,14 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     });
     await this.#attach(stream);
     this.#takeOver(record.id, STANDALONE_STREAM_ID, holder);
+    const maxDuration = this.maxStreamDurationMs;
+    if (maxDuration !== undefined && primingId !== undefined && acceptsPriming(protocolVersion)) {
+      // Long-lived streams end before a proxy's connection age limit would cut them; the client
+      // reconnects with Last-Event-ID (SEP-1699).
+      const timer = setTimeout(() => writer.end(), maxDuration);
+      timer.unref();
+      writer.onClose(() => clearTimeout(timer));
+    }
     // An event another process published before this one finished subscribing is in the store.
     const missed = primingId === undefined ? undefined : await store?.replayAfter(record.id, primingId);
     stream.replay(missed?.events ?? []);

@@ -182,6 +182,48 @@ export function lifecycleSuite(harness: AdapterHarness): void {
       });
     });
 
+    describe('streams over time', () => {
+      it('writes keep-alive comments on an open GET stream', async () => {
+        const { app } = await setUp({ keepAliveIntervalMs: 20 });
+        const id = await initializeRaw(app.url);
+        const stream = await fetch(app.url, { headers: { accept: 'text/event-stream', 'mcp-session-id': id } });
+        const reader = stream.body!.getReader();
+        const decoder = new TextDecoder();
+        let text = '';
+        while (!text.includes(': keep-alive\n\n')) text += decoder.decode((await reader.read()).value, { stream: true });
+        expect(text).toMatch(/^id: .+\nretry: \d+\ndata: \n\n/);
+        await reader.cancel();
+      });
+
+      it.each(['v1', 'v2'] as const)(
+        'ends a response stream at maxStreamDurationMs and the SDK %s client resumes it with Last-Event-ID',
+        async (major) => {
+          const resumptions: string[] = [];
+          let resumed: () => void = () => undefined;
+          const cut = new Promise<void>((resolve) => (resumed = resolve));
+          const clock = new ManualClock();
+          const created = await harness.start(
+            { server: serverFactory(major), clock, responseMode: 'sse', maxStreamDurationMs: 30, retryIntervalMs: 5 },
+            {
+              observe: (req) => {
+                const lastEventId = req.headers['last-event-id'];
+                if (req.method === 'GET' && typeof lastEventId === 'string' && !lastEventId.startsWith('standalone')) {
+                  resumptions.push(lastEventId);
+                  resumed();
+                }
+              },
+            },
+          );
+          app = created;
+          // The client answers the sampling request only once its response stream was cut and resumed.
+          const client = await connectClient(major, created.url, { onSampling: () => cut });
+          clients.push(client);
+          expect(await client.callTool('ask_model', { question: 'slow' })).toBe('answer to slow');
+          expect(resumptions.length).toBeGreaterThanOrEqual(1);
+        },
+      );
+    });
+
     describe('close()', () => {
       it('ends every stream with a retry hint, closes every server and reports shutdown', async () => {
         const { app, events } = await setUp({ retryIntervalMs: 250 });
