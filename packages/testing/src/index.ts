@@ -40,3 +40,4 @@ export { type BackendTtl, type ConnectionControl, redisClusterForTests, redisFor
 export { startRoundRobinProxy, type RoundRobinProxy } from './proxy.js';
 export { deleteKeys, onRedis, redisStoresForTests, type SharedStores } from './redis-harness.js';
 export { ACCEPT_BOTH, openRawSession, postInSession } from './raw.js';
+export { CONFORMANCE_NODE_VERSION, CONFORMANCE_RELEASES, conformanceNode, conformanceNodePath, runConformance } from './conformance.js';
