@@ -115,7 +115,94 @@ function firstErrors(cases: ThroughputCase[]): string[] {
   return lines;
 }
 
-export function renderReport(meta: Meta, cases: ThroughputCase[], heap: HeapResult[]): string {
+/** The measured cases by name, for the issue's targets. */
+export interface GoalCases {
+  tools1: ThroughputCase;
+  tools32: ThroughputCase;
+  init32: ThroughputCase;
+}
+
+interface Goal {
+  label: string;
+  /** `undefined` when the run lacks a number the goal needs. */
+  met: boolean | undefined;
+  detail: string;
+}
+
+const opsOf = (entry: ThroughputCase, target: TargetName) => median((entry.samples.get(target) ?? []).map((s) => s.opsPerSec));
+const cpuOf = (entry: ThroughputCase, target: TargetName) => median((entry.samples.get(target) ?? []).map((s) => s.cpuUsPerOp));
+const verdict = (met: boolean | undefined) => (met === undefined ? 'not measured' : met ? '**met**' : '**not met**');
+const check = (value: number, ok: (v: number) => boolean) => (Number.isFinite(value) ? ok(value) : undefined);
+
+/** The issue's performance targets, judged from this run's medians (SDK v2 = its default, `sdk-v2-sse`). */
+function goals(cases: GoalCases, heap: HeapResult[]): Goal[] {
+  const { tools1, tools32, init32 } = cases;
+  const fastifyCpu = cpuOf(tools32, 'ours-fastify') / cpuOf(tools32, BASE);
+  const fastifyCpuJson = cpuOf(tools32, 'ours-fastify') / cpuOf(tools32, BASE_JSON);
+  const express = opsOf(tools32, 'ours-auto') / opsOf(tools32, BASE);
+  const expressJson = opsOf(tools32, 'ours-auto') / opsOf(tools32, BASE_JSON);
+  const init = opsOf(init32, 'ours-auto') / opsOf(init32, BASE);
+  const initBest = Math.max(...(['ours-json', 'ours-auto', 'ours-fastify', 'ours-koa'] as const).map((t) => opsOf(init32, t)).filter(Number.isFinite));
+  const heapOf = (target: TargetName) => heap.find((r) => r.target === target)?.heapBytesPerSession ?? Number.NaN;
+  const hibernated = heapOf('ours-hibernate') / heapOf(BASE);
+  const events = opsOf(tools1, 'ours-sse');
+  const noEvents = opsOf(tools1, 'ours-sse-noevents');
+  const eventCost = 1 - events / noEvents;
+  const eventCpu = cpuOf(tools1, 'ours-sse') / cpuOf(tools1, 'ours-sse-noevents') - 1;
+  const redis = opsOf(tools32, 'ours-redis') / opsOf(tools32, 'ours-auto');
+  const pct = (value: number) => (Number.isFinite(value) ? `${(value * 100).toFixed(1)}%` : '–');
+  return [
+    {
+      label: '(a) tools/call c=32 via Fastify: server CPU per call ≤ 1/3 of SDK v2’s',
+      met: check(fastifyCpu, (v) => v <= 1 / 3),
+      detail:
+        `\`ours-fastify\` ${fixed(cpuOf(tools32, 'ours-fastify'), 0)} µs/call vs \`sdk-v2-sse\` ${fixed(cpuOf(tools32, BASE), 0)} µs: ` +
+        `${ratio(cpuOf(tools32, 'ours-fastify'), cpuOf(tools32, BASE))} (needs ≤ 0.33×); vs \`sdk-v2-json\` ` +
+        `${fixed(cpuOf(tools32, BASE_JSON), 0)} µs: ${Number.isFinite(fastifyCpuJson) ? fastifyCpuJson.toFixed(2) : '–'}×. ` +
+        `(\`ours-fastify\` ${int(opsOf(tools32, 'ours-fastify'))} calls/s.)`,
+    },
+    {
+      label: '(a) tools/call c=32 via Express: ≥ 1.5× SDK v2’s calls/s',
+      met: check(express, (v) => v >= 1.5),
+      detail:
+        `\`ours-auto\` ${int(opsOf(tools32, 'ours-auto'))}/s vs \`sdk-v2-sse\` ${int(opsOf(tools32, BASE))}/s: ` +
+        `${ratio(opsOf(tools32, 'ours-auto'), opsOf(tools32, BASE))}; vs \`sdk-v2-json\` ${int(opsOf(tools32, BASE_JSON))}/s: ` +
+        `${Number.isFinite(expressJson) ? expressJson.toFixed(2) : '–'}×.`,
+    },
+    {
+      label: '(b) session creation ≥ 3× SDK v2’s rate',
+      met: check(init, (v) => v >= 3),
+      detail:
+        `\`ours-auto\` ${int(opsOf(init32, 'ours-auto'))}/s vs \`sdk-v2-sse\` ${int(opsOf(init32, BASE))}/s: ` +
+        `${ratio(opsOf(init32, 'ours-auto'), opsOf(init32, BASE))} (needs ≥ 3×); our best target ${int(initBest)}/s, ` +
+        `${ratio(initBest, opsOf(init32, BASE))}.`,
+    },
+    {
+      label: '(c) idle heap per session with hibernation ≤ 1/10 of SDK v2’s',
+      met: check(hibernated, (v) => v <= 0.1),
+      detail:
+        `\`ours-hibernate\` ${kib(heapOf('ours-hibernate'))} KiB/session vs \`sdk-v2-sse\` ${kib(heapOf(BASE))} KiB: ` +
+        `${ratio(heapOf('ours-hibernate'), heapOf(BASE))} (needs ≤ 0.10×).`,
+    },
+    {
+      label: '(d) event store on costs ≤ 10% of calls/s at c=1',
+      met: check(eventCost, (v) => v <= 0.1),
+      detail:
+        `\`ours-sse\` ${int(events)}/s vs \`ours-sse-noevents\` ${int(noEvents)}/s: ${pct(eventCost)} fewer calls/s ` +
+        `(negative: faster); server CPU ${fixed(cpuOf(tools1, 'ours-sse'), 0)} vs ${fixed(cpuOf(tools1, 'ours-sse-noevents'), 0)} µs/call ` +
+        `(${eventCpu >= 0 ? '+' : ''}${pct(eventCpu)}).`,
+    },
+    {
+      label: '(e) Redis stores ≥ 60% of memory stores’ calls/s at c=32',
+      met: check(redis, (v) => v >= 0.6),
+      detail:
+        `\`ours-redis\` ${int(opsOf(tools32, 'ours-redis'))}/s vs \`ours-auto\` ${int(opsOf(tools32, 'ours-auto'))}/s: ${pct(redis)}; ` +
+        `server CPU ${fixed(cpuOf(tools32, 'ours-redis'), 0)} vs ${fixed(cpuOf(tools32, 'ours-auto'), 0)} µs/call (Redis’s own CPU not counted).`,
+    },
+  ];
+}
+
+export function renderReport(meta: Meta, cases: ThroughputCase[], heap: HeapResult[], named?: GoalCases): string {
   const kv = (pairs: Array<[string, string]>) => table(['', ''], pairs.map(([k, v]) => [k, v]));
   const out = [
     '# Benchmark results',
@@ -130,12 +217,14 @@ export function renderReport(meta: Meta, cases: ThroughputCase[], heap: HeapResu
     '',
     kv(meta.settings),
     '',
-    '## Targets',
+    '## Benchmark targets',
     '',
     table(['target', 'what'], Object.entries(TARGETS).map(([name, what]) => [`\`${name}\``, what])),
     '',
-    'All are Express 5 apps on 127.0.0.1, each in its own child process, with the same `McpServer`',
-    'factory (one `echo` tool). The SDK targets keep a `Map<sessionId, transport>` and parse bodies',
+    'All are Express 5 apps on 127.0.0.1 (`ours-fastify`: Fastify 5, `ours-koa`: Koa 3), each in its',
+    'own child process, with the same `McpServer` factory (one `echo` tool). `ours-redis` keeps every',
+    'store on Redis under a prefix of its own and deletes its keys (SCAN + DEL) when it closes; the heap',
+    'case skips it. The SDK targets keep a `Map<sessionId, transport>` and parse bodies',
     'with `express.json()`, as the SDK examples do; ours reads the body itself. Ratios compare medians.',
     'Server CPU is `process.cpuUsage()` of the target process over the measured window, divided by',
     'operations; the load generator runs in another process and is not counted, but shares the cores,',
@@ -160,5 +249,17 @@ export function renderReport(meta: Meta, cases: ThroughputCase[], heap: HeapResu
   }
   const errors = firstErrors(cases);
   if (errors.length > 0) out.push('', '## First error per target and case', '', ...errors);
+  if (named !== undefined) {
+    out.push(
+      '',
+      '## Targets',
+      '',
+      'The issue’s performance targets, judged from the medians above (SDK v2 means its default',
+      'transport, `sdk-v2-sse`; the `sdk-v2-json` ratio is given too). Ops/s on this 2-core machine',
+      'is noisy (see min–max); server CPU per call is the steadier figure.',
+      '',
+      table(['target', 'verdict', 'numbers'], goals(named, heap).map((goal) => [goal.label, verdict(goal.met), goal.detail])),
+    );
+  }
   return `${out.join('\n')}\n`;
 }

@@ -2,19 +2,28 @@
  * A benchmark target: one MCP server on 127.0.0.1, in its own process, driven by bench/run.ts over
  * IPC. Usage: `node --import tsx --conditions=@x/source --expose-gc bench/targets.ts <target>`.
  *
- * Every target is an Express 5 app. The SDK targets follow the SDK's own stateful examples: a
+ * Every target but two is an Express 5 app. The SDK targets follow the SDK's own stateful examples: a
  * `Map<sessionId, transport>` kept by the app, a new transport and server per `initialize`, and
- * `express.json()` in front. Ours is the one-line `app.use('/mcp', mcpSession(...))`.
+ * `express.json()` in front. Ours is the one-line `app.use('/mcp', mcpSession(...))`; `ours-fastify`
+ * is a Fastify 5 app with `mcpSessionPlugin`, `ours-koa` a Koa 3 app with the Koa `mcpSession`.
+ * `ours-redis` keeps every store on Redis (`REDIS_URL`, default the local server) under a prefix of
+ * its own, whose keys it deletes when it closes.
  */
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import express, { type Request, type Response } from 'express';
+import Fastify from 'fastify';
+import { Redis } from 'ioredis';
+import Koa from 'koa';
 import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import { isInitializeRequest } from '@modelcontextprotocol/server';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { mcpSession } from '@x/mcp-session-express';
+import { type McpSessionOptions, mcpSession } from '@x/mcp-session-express';
+import { mcpSessionPlugin } from '@x/mcp-session-fastify';
+import { mcpSession as mcpSessionKoa } from '@x/mcp-session-koa';
+import { createRedisStores } from '@x/mcp-session-redis';
 import { type CommandMessage, type CommandName, type Commands, HIBERNATE_AFTER_MS, type TargetName, isTargetName } from './protocol.js';
 import { createV1Server, createV2Server } from './servers.js';
 
@@ -22,6 +31,15 @@ import { createV1Server, createV2Server } from './servers.js';
 interface Target {
   sessions(): Promise<Commands['sessions']>;
   hibernate(): Promise<Commands['hibernate']>;
+  /** Closes the target's sessions and stores (not its HTTP server). */
+  close(): Promise<void>;
+}
+
+/** A target listening on 127.0.0.1. */
+interface Started {
+  target: Target;
+  port: number;
+  /** Closes the target, then its HTTP server. */
   close(): Promise<void>;
 }
 
@@ -82,15 +100,59 @@ const clock = {
   },
 };
 
-function mountOurs(app: express.Express, name: TargetName): Target {
-  const responseMode = name === 'ours-json' ? 'json' : name === 'ours-sse' ? 'sse' : 'auto';
-  const mcp = mcpSession({
+/** What our endpoint exposes to a target, whichever adapter carries it. */
+interface OursEndpoint {
+  readonly sessions: { count(): Promise<number>; readonly liveCount: number };
+  readonly endpoint: { sweep(): Promise<unknown> };
+  close(): Promise<void>;
+}
+
+/** A Redis key prefix of this process, and what to release when the target closes. */
+interface RedisSetup {
+  url: string;
+  prefix: string;
+  stores: ReturnType<typeof createRedisStores>;
+}
+
+function redisSetup(): RedisSetup {
+  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const prefix = `mcp-session-bench:${process.pid}:${randomUUID().slice(0, 8)}:`;
+  return { url, prefix, stores: createRedisStores({ client: url, prefix }) };
+}
+
+/** Deletes every key under the prefix with SCAN + DEL (never a flush), then closes the stores. */
+async function redisCleanup(setup: RedisSetup): Promise<void> {
+  const client = new Redis(setup.url, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  try {
+    await client.connect();
+    let cursor = '0';
+    let deleted = 0;
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${setup.prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) deleted += await client.del(...keys);
+    } while (cursor !== '0');
+    console.log(`ours-redis: deleted ${deleted} keys under ${setup.prefix}`);
+  } finally {
+    client.disconnect();
+    await setup.stores.close();
+  }
+}
+
+/** Our endpoint options of a target: response mode, event store, hibernation, stores. */
+function oursOptions(name: TargetName, redis: RedisSetup | undefined): McpSessionOptions {
+  const responseMode = name === 'ours-json' ? 'json' : name === 'ours-sse' || name === 'ours-sse-noevents' ? 'sse' : 'auto';
+  return {
     server: () => createV2Server(),
     responseMode,
     clock,
     ...(name === 'ours-hibernate' ? { hibernateAfterMs: HIBERNATE_AFTER_MS } : {}),
-  });
-  app.use('/mcp', mcp);
+    ...(name === 'ours-sse-noevents' ? { eventStore: null } : {}),
+    ...(redis === undefined ? {} : redis.stores),
+  };
+}
+
+function oursTarget(mcp: OursEndpoint, redis: RedisSetup | undefined): Target {
   return {
     sessions: async () => ({ sessions: await mcp.sessions.count(), live: mcp.sessions.liveCount }),
     hibernate: async () => {
@@ -98,7 +160,10 @@ function mountOurs(app: express.Express, name: TargetName): Target {
       await mcp.endpoint.sweep();
       return { live: mcp.sessions.liveCount };
     },
-    close: () => mcp.close(),
+    close: async () => {
+      await mcp.close();
+      if (redis !== undefined) await redisCleanup(redis);
+    },
   };
 }
 
@@ -126,9 +191,50 @@ function mount(app: express.Express, name: TargetName): Target {
         await createV1Server().connect(transport);
         return transport;
       });
-    default:
-      return mountOurs(app, name);
+    default: {
+      const redis = name === 'ours-redis' ? redisSetup() : undefined;
+      const mcp = mcpSession(oursOptions(name, redis));
+      app.use('/mcp', mcp);
+      return oursTarget(mcp, redis);
+    }
   }
+}
+
+async function listen(server: Server): Promise<number> {
+  if (!server.listening) await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  return (server.address() as AddressInfo).port;
+}
+
+async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+async function start(name: TargetName): Promise<Started> {
+  if (name === 'ours-fastify') {
+    const fastify = Fastify();
+    await fastify.register(mcpSessionPlugin, { path: '/mcp', ...oursOptions(name, undefined) });
+    await fastify.listen({ port: 0, host: '127.0.0.1' });
+    const target = oursTarget({ sessions: fastify.mcpSessions, endpoint: fastify.mcpSessionEndpoint, close: () => fastify.mcpSessionEndpoint.close() }, undefined);
+    // fastify.close() closes the endpoint first (its preClose hook), then the server.
+    const close = async () => {
+      fastify.server.closeAllConnections();
+      await fastify.close();
+    };
+    return { target, port: (fastify.server.address() as AddressInfo).port, close };
+  }
+  if (name === 'ours-koa') {
+    const app = new Koa();
+    const mcp = mcpSessionKoa({ path: '/mcp', ...oursOptions(name, undefined) });
+    app.use(mcp);
+    const server = app.listen(0, '127.0.0.1');
+    const target = oursTarget(mcp, undefined);
+    return { target, port: await listen(server), close: async () => (await target.close(), await closeServer(server)) };
+  }
+  const app = express();
+  const target = mount(app, name);
+  const server = app.listen(0, '127.0.0.1');
+  return { target, port: await listen(server), close: async () => (await target.close(), await closeServer(server)) };
 }
 
 function memory(): Commands['mem'] {
@@ -162,11 +268,7 @@ async function main(): Promise<void> {
     throw new Error(`usage: run from bench/run.ts with a target name, got "${name}"`);
   }
   const send = process.send.bind(process);
-  const app = express();
-  const target = mount(app, name);
-  const server = await new Promise<Server>((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-  });
+  const { target, port, close } = await start(name);
 
   const commands: { [K in CommandName]: () => Promise<Commands[K]> | Commands[K] } = {
     cpu: () => process.cpuUsage(),
@@ -176,9 +278,7 @@ async function main(): Promise<void> {
     profileStart,
     profileStop,
     close: async () => {
-      await target.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await close();
       return null;
     },
   };
@@ -196,7 +296,7 @@ async function main(): Promise<void> {
   });
   // The orchestrator going away (crash, Ctrl-C) ends this process too.
   process.on('disconnect', () => process.exit(0));
-  send({ type: 'ready', port: (server.address() as AddressInfo).port });
+  send({ type: 'ready', port });
 }
 
 void main().catch((error: unknown) => {
