@@ -504,15 +504,17 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       return;
     }
 
-    const writer = new SseWriter(res, record.id);
     let lastSequence = 0;
     let primingId: string | undefined;
     if (store !== null) {
       // The marker takes a sequence number even when it is not sent: events after it belong here.
       primingId = await store.append(record.id, STANDALONE_STREAM_ID, null);
       lastSequence = parseEventId(primingId)?.sequence ?? 0;
-      if (acceptsPriming(protocolVersion)) writer.prime(primingId, this.retryIntervalMs);
     }
+    // Headers go out only now, and the stream is attached in the same turn: a client that sees the
+    // stream open can count on it (as activity, as the holder of its GET stream).
+    const writer = new SseWriter(res, record.id);
+    if (primingId !== undefined && acceptsPriming(protocolVersion)) writer.prime(primingId, this.retryIntervalMs);
     const stream = new AttachedStream({
       sessionId: record.id,
       streamId: STANDALONE_STREAM_ID,
