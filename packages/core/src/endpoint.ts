@@ -782,11 +782,14 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
   ): PostStream {
     // The id names its process instance (routing, liveness) and, when short enough, its request ids,
     // so a process resuming it after the owner died can still answer the client.
-    const ids = Buffer.from(JSON.stringify(requests.map((request) => request.id))).toString('base64url');
-    const seq = (++this.#streamSeq).toString(36);
+    const streamId = () => {
+      const ids = Buffer.from(JSON.stringify(requests.map((request) => request.id))).toString('base64url');
+      const seq = (++this.#streamSeq).toString(36);
+      return ids.length <= 256 ? `${this.instanceId}~${seq}~${ids}` : `${this.instanceId}~${seq}`;
+    };
     const stream = new PostStream(this, res, {
       sessionId: live.record.id,
-      streamId: ids.length <= 256 ? `${this.instanceId}~${seq}~${ids}` : `${this.instanceId}~${seq}`,
+      streamId,
       mode: this.#options.responseMode,
       protocolVersion,
       requestIds: requests.map((request) => request.id),
@@ -1121,7 +1124,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
   }
 
   streamDone(stream: PostStream): void {
-    this.#postStreams.delete(stream.streamId);
+    if (stream.opened) this.#postStreams.delete(stream.streamId);
     this.#lives.get(stream.sessionId)?.postStreams.delete(stream);
   }
 

@@ -44,7 +44,6 @@ function isPromise<T>(value: Awaitable<T>): value is Promise<T> {
  */
 export class PostStream implements RequestSink {
   readonly sessionId: string;
-  readonly streamId: string;
   readonly acceptsRelated: boolean;
   /** Sent as `MCP-Session-Id`; cleared when an initialize fails. */
   sessionHeader: string | undefined;
@@ -58,6 +57,9 @@ export class PostStream implements RequestSink {
   readonly #responses: JSONRPCResponse[] = [];
   #sse: SseWriter | undefined;
   #state: 'pending' | 'sse' | 'done' = 'pending';
+  readonly #makeStreamId: () => string;
+  #streamId: string | undefined;
+  #opened = false;
   #queue: Promise<void> | undefined;
   #durationTimer: NodeJS.Timeout | undefined;
 
@@ -66,7 +68,8 @@ export class PostStream implements RequestSink {
     res: ServerResponse,
     init: {
       sessionId: string;
-      streamId: string;
+      /** Built on first use: a plain JSON response never needs one. */
+      streamId: () => string;
       mode: ResponseMode;
       protocolVersion: string;
       requestIds: RequestId[];
@@ -79,13 +82,24 @@ export class PostStream implements RequestSink {
     this.#res = res;
     this.sessionId = init.sessionId;
     this.sessionHeader = init.sessionId;
-    this.streamId = init.streamId;
+    this.#makeStreamId = init.streamId;
     this.#mode = init.mode;
     this.#protocolVersion = init.protocolVersion;
     this.#batch = init.batch;
     this.#pending = new Set(init.requestIds);
     this.acceptsRelated = init.mode !== 'json';
     if (init.mode === 'sse' && init.lazy !== true) this.#startSse();
+  }
+
+  /** The stream's id, which names it in event ids and Last-Event-ID. */
+  get streamId(): string {
+    this.#streamId ??= this.#makeStreamId();
+    return this.#streamId;
+  }
+
+  /** Whether the response became an SSE stream (and so has an id and events). */
+  get opened(): boolean {
+    return this.#opened;
   }
 
   /** Whether an SSE response is being written to a connected client. */
@@ -161,6 +175,7 @@ export class PostStream implements RequestSink {
 
   #startSse(): void {
     this.#state = 'sse';
+    this.#opened = true;
     if (this.#res.destroyed) {
       // The client left before anything was written; events are still stored for resumption.
       this.#ctx.streamOpened(this);
