@@ -368,8 +368,9 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       return this.#initialize(req, res, initialize, options.auth);
     }
     // Middleware store work (a rate-limit count) starts now, alongside the session lookup.
-    const prefetched = sessionId === undefined ? undefined : this.#prefetch(sessionId, this.#principal(options.auth, req), valid);
-    const access = await this.#access(req, res, sessionId, options.auth, valid.some(isRequest));
+    const principal = this.#principal(options.auth, req);
+    const prefetched = sessionId === undefined ? undefined : this.#prefetch(sessionId, principal, valid);
+    const access = await this.#access(req, res, sessionId, principal, valid.some(isRequest));
     if (access === undefined) return;
     const { record, protocolVersion } = access;
     if (batch && protocolVersion !== '2025-03-26') {
@@ -394,6 +395,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     }
     const stream = this.#openPostStream(res, live, protocolVersion, requests, batch);
     extra.closeSSEStream = () => stream.detach();
+    extra.closeStandaloneSSEStream = () => this.#standalone(record.id)?.writer.end();
     for (const request of requests) {
       this.#dispatch(live, request, extra, stream, stream, req, options.auth, prefetched?.get(request.id));
     }
@@ -469,7 +471,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     if (!acceptsEventStream(headerValue(req, 'accept'))) {
       return this.#refuse(res, 406, JsonRpcErrorCode.ServerError, 'Not Acceptable: the client must accept text/event-stream');
     }
-    const access = await this.#access(req, res, headerValue(req, 'mcp-session-id'), options.auth, false);
+    const access = await this.#access(req, res, headerValue(req, 'mcp-session-id'), this.#principal(options.auth, req), false);
     if (access === undefined) return;
     const { record, protocolVersion } = access;
     const lastEventId = headerValue(req, 'last-event-id');
@@ -557,7 +559,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     req: IncomingMessage,
     res: ServerResponse,
     sessionId: string | undefined,
-    auth: AuthInfo | undefined,
+    principal: string | undefined,
     countRequest: boolean,
   ): Promise<{ record: SessionRecord; protocolVersion: string } | undefined> {
     if (sessionId === undefined) {
@@ -570,7 +572,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       return undefined;
     }
     const now = this.#clock.now();
-    const record = await this.#store.touch(sessionId, now, { principal: this.#principal(auth, req), countRequest });
+    const record = await this.#store.touch(sessionId, now, { principal, countRequest });
     if (record === undefined) {
       // Unknown, ended, or bound to another principal: all look the same from outside.
       this.#refuse(res, 404, JsonRpcErrorCode.SessionNotFound, 'Session not found');

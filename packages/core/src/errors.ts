@@ -1,7 +1,6 @@
 /** Stable error codes thrown by this library. */
 export type McpSessionErrorCode =
   | 'ERR_MCP_SESSION_INVALID_OPTIONS'
-  | 'ERR_MCP_SESSION_CLOSED'
   | 'ERR_MCP_SESSION_FACTORY'
   | 'ERR_MCP_SESSION_REHYDRATE'
   | 'ERR_MCP_SESSION_STORE'
