@@ -28,18 +28,8 @@ describe('README quick starts', () => {
     expect(readme).toContain(region(file));
   });
 
-  it('the Express quick start serves a session', async () => {
-    const { httpServer, mcp } = await import('../examples/quickstart/express.js');
-    const client = await connectClient('v2', `http://127.0.0.1:${await address(httpServer)}/mcp`);
-    expect(await client.callTool('echo', { text: 'hi' })).toBe(`hi (session ${client.sessionId})`);
-    await client.close();
-    await mcp.close();
-    httpServer.closeAllConnections();
-    httpServer.close();
-  });
-
-  it('the Koa quick start serves a session', async () => {
-    const { httpServer, mcp } = await import('../examples/quickstart/koa.js');
+  it.each(['express', 'koa'])('the %s quick start serves a session', async (name) => {
+    const { httpServer, mcp } = (await import(`../examples/quickstart/${name}.ts`)) as typeof import('../examples/quickstart/express.js');
     const client = await connectClient('v2', `http://127.0.0.1:${await address(httpServer)}/mcp`);
     expect(await client.callTool('echo', { text: 'hi' })).toBe(`hi (session ${client.sessionId})`);
     await client.close();
