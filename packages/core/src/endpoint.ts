@@ -166,6 +166,20 @@ interface LiveSession {
 
 type PendingLive = Promise<LiveSession>;
 
+/** What a request is dispatched to: a live session, or (with `lazyServer`) a session whose `initialize` needs no server. */
+interface DispatchTarget {
+  readonly record: SessionRecord;
+  readonly session: McpSession;
+  readonly transport: Pick<SessionTransport, 'receive'>;
+}
+
+/** Initialize results kept per requested protocol version with `lazyServer`; clients ask for a handful. */
+const MAX_INITIALIZE_TEMPLATES = 16;
+
+function requestedVersion(params: Record<string, unknown>): string {
+  return typeof params.protocolVersion === 'string' ? params.protocolVersion : DEFAULT_PROTOCOL_VERSION;
+}
+
 function headerValue(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
@@ -240,6 +254,10 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
   #sweeper: NodeJS.Timeout | undefined;
   #keepAlive: NodeJS.Timeout | undefined;
   #sweeping: Promise<void> | undefined;
+  /** `lazyServer`: the server's initialize result by requested protocol version. */
+  readonly #initializeResults = new Map<string, Record<string, unknown>>();
+  /** `lazyServer` on, and not turned off by servers that answered initialize differently. */
+  #lazy: boolean;
   #outgoingSeq = 0;
   #streamSeq = 0;
   #holderSeq = 0;
@@ -247,6 +265,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
 
   constructor(options: ResolvedOptions) {
     this.#options = options;
+    this.#lazy = options.lazyServer;
     this.#log = options.logger ?? defaultLogger;
     this.#clock = options.clock ?? Date;
     this.nodeId = options.nodeId ?? randomBytes(6).toString('base64url');
@@ -385,6 +404,10 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
         this.#routeClientResponse(record.id, message);
         continue;
       }
+      if (live === undefined && message.method === 'notifications/initialized' && !this.#lives.has(record.id)) {
+        // A server built from the record later has it replayed: nothing is built for it alone.
+        continue;
+      }
       live ??= await this.#live(record);
       if (isRequest(message)) requests.push(message);
       else live.transport.receive(message, extra);
@@ -405,7 +428,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     if (!(await this.#makeRoom(res))) return;
     const now = this.#clock.now();
     const params = request.params ?? {};
-    const requested = typeof params.protocolVersion === 'string' ? params.protocolVersion : DEFAULT_PROTOCOL_VERSION;
+    const requested = requestedVersion(params);
     const record: SessionRecord = {
       id: randomBytes(16).toString('base64url'),
       protocolVersion: requested,
@@ -418,14 +441,28 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     };
     if (this.#options.maxLifetimeMs !== undefined) record.expiresAt = now + this.#options.maxLifetimeMs;
 
-    let live: LiveSession;
-    try {
-      live = await this.#build(record);
-    } catch (error) {
-      this.reportError(error);
-      return this.#refuse(res, 500, JsonRpcErrorCode.InternalError, 'Internal error: the MCP server could not be created');
+    // With lazyServer, a result the factory's servers gave before answers without building one; the
+    // session's server is built by its first request that needs it (the rehydration path).
+    const template = this.#lazy ? this.#initializeResults.get(requested) : undefined;
+    let live: LiveSession | undefined;
+    let target: DispatchTarget;
+    if (template === undefined) {
+      try {
+        live = await this.#build(record);
+      } catch (error) {
+        this.reportError(error);
+        return this.#refuse(res, 500, JsonRpcErrorCode.InternalError, 'Internal error: the MCP server could not be created');
+      }
+      target = this.#lazy ? this.#learningInitialize(live, requested) : live;
+    } else {
+      target = {
+        record,
+        session: sessionHandle(record.id, () => record, this.#runtime),
+        transport: { receive: (message, _extra, sink) => void sink?.respond({ jsonrpc: '2.0', id: request.id, result: { ...template } }) },
+      };
     }
-    const stream = this.#openPostStream(res, live, requested, [request], false, true);
+    const built = live;
+    const stream = this.#openPostStream(res, built ?? { record, postStreams: new Set() }, requested, [request], false, true);
     const sink: RequestSink = {
       acceptsRelated: stream.acceptsRelated,
       send: (message) => stream.send(message),
@@ -435,7 +472,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
           if (typeof negotiated === 'string') record.protocolVersion = negotiated;
           try {
             await this.#store.create(record);
-            this.#lives.set(record.id, live);
+            if (built !== undefined) this.#lives.set(record.id, built);
           } catch (error) {
             this.reportError(error);
             stream.sessionHeader = undefined;
@@ -444,14 +481,14 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
               id: response.id,
               error: { code: JsonRpcErrorCode.InternalError, message: 'Internal error: the session could not be stored' },
             });
-            await this.#dispose(live);
+            if (built !== undefined) await this.#dispose(built);
             return;
           }
           stream.respond(response);
           this.#metrics.sessionsCreated += 1;
           this.#log.info({ sessionId: record.id, protocolVersion: record.protocolVersion, principal: record.principal }, 'mcp-session: session created');
           try {
-            await this.#options.onSessionCreated?.(live.session);
+            await this.#options.onSessionCreated?.(target.session);
           } catch (error) {
             this.reportError(error);
           }
@@ -460,11 +497,51 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
         // A failed initialize: the client gets the server's error, and no session exists.
         stream.sessionHeader = undefined;
         stream.respond(response);
-        await this.#dispose(live);
+        if (built !== undefined) await this.#dispose(built);
       },
     };
     const extra = this.#extra(req, auth);
-    this.#dispatch(live, request, extra, sink, stream, req, auth);
+    this.#dispatch(target, request, extra, sink, stream, req, auth);
+  }
+
+  /** A live session whose server's initialize result is kept for later sessions (`lazyServer`). */
+  #learningInitialize(live: LiveSession, requested: string): DispatchTarget {
+    return {
+      record: live.record,
+      session: live.session,
+      transport: {
+        receive: (message, extra, sink) =>
+          live.transport.receive(message, extra, sink && {
+            acceptsRelated: sink.acceptsRelated,
+            send: (related) => sink.send(related),
+            respond: (response) => {
+              if ('result' in response) this.#rememberInitialize(requested, response.result);
+              return sink.respond(response);
+            },
+          }),
+      },
+    };
+  }
+
+  #rememberInitialize(requested: string, result: Record<string, unknown>): void {
+    if (this.#initializeResults.has(requested) || this.#initializeResults.size >= MAX_INITIALIZE_TEMPLATES) return;
+    this.#initializeResults.set(requested, result);
+  }
+
+  /**
+   * A server built later for a session answered from a kept result must answer the same; when it
+   * does not, the factory's servers differ per session and `lazyServer` is turned off here.
+   */
+  #checkInitialize(requested: string, result: Record<string, unknown>): void {
+    const template = this.#initializeResults.get(requested);
+    if (!this.#lazy || template === undefined || JSON.stringify(template) === JSON.stringify(result)) return;
+    this.#lazy = false;
+    this.#initializeResults.clear();
+    this.#log.warn(
+      { nodeId: this.nodeId, protocolVersion: requested },
+      'mcp-session: lazyServer is on, but the server factory answered initialize differently for two sessions; ' +
+        'sessions are now created with their own server (turn lazyServer off when your servers differ per session)',
+    );
   }
 
   async #get(req: IncomingMessage, res: ServerResponse, options: HandleRequestOptions): Promise<void> {
@@ -602,7 +679,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
 
   /** Hands a request to the server, through the middleware chain when there is one. */
   #dispatch(
-    live: LiveSession,
+    live: DispatchTarget,
     request: JSONRPCRequest,
     extra: MessageExtra,
     sink: RequestSink,
@@ -776,7 +853,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
 
   #openPostStream(
     res: ServerResponse,
-    live: LiveSession,
+    live: Pick<LiveSession, 'record' | 'postStreams'>,
     protocolVersion: string,
     requests: JSONRPCRequest[],
     batch: boolean,
@@ -817,7 +894,8 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
   async #rehydrate(record: SessionRecord): Promise<LiveSession> {
     const live = await this.#build(record);
     try {
-      await live.transport.replayInitialize(record.initialize.params);
+      const result = await live.transport.replayInitialize(record.initialize.params);
+      this.#checkInitialize(requestedVersion(record.initialize.params), result);
     } catch (error) {
       await this.#dispose(live);
       throw new McpSessionError('ERR_MCP_SESSION_REHYDRATE', `session ${record.id} could not be rehydrated`, { cause: error });

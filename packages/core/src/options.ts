@@ -84,6 +84,13 @@ export const mcpSessionOptionsSchema = z
     maxSessions: positiveInt.optional(),
     /** At `maxSessions`: `reject` answers 503 with Retry-After; `evict-lru` ends the least recently active idle session. */
     onMaxSessions: z.enum(['reject', 'evict-lru']).default('reject'),
+    /**
+     * Answer `initialize` without building the session's server: with the result a server of your
+     * factory gave for the same requested protocol version, the first time. The session's server is
+     * built by its first request that needs one. Only for factories whose servers answer `initialize`
+     * alike for every session (capabilities, server info, instructions). Default: false.
+     */
+    lazyServer: z.boolean().default(false),
     /** Drop a session's server from memory after this long unused; the next request rehydrates it. Default: never. */
     hibernateAfterMs: positiveMs.optional(),
     /** How often the one lifecycle sweeper runs. Default 5 s. */
@@ -147,6 +154,7 @@ const ENV_OPTIONS = {
   maxSessions: 'number',
   onMaxSessions: 'string',
   hibernateAfterMs: 'number',
+  lazyServer: 'boolean',
   sweepIntervalMs: 'number',
   keepAliveIntervalMs: 'number',
   retryIntervalMs: 'number',
@@ -176,6 +184,7 @@ function fromEnvironment(env: Record<string, string | undefined>): { options: Re
     names.set(option, name);
     const value = raw.trim();
     if (kind === 'number') options[option] = /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+    else if (kind === 'boolean') options[option] = value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
     else if (kind === 'list') options[option] = value.split(',').map((item) => item.trim()).filter(Boolean);
     else if (kind === 'keys') {
       // "id:base64,id:base64" — the first encrypts.

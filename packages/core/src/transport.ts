@@ -97,9 +97,9 @@ export class SessionTransport {
 
   /**
    * Rebuilds the server's session state by replaying the stored `initialize` and
-   * `notifications/initialized`; the replayed response is swallowed.
+   * `notifications/initialized`; the replayed response is swallowed, its result returned.
    */
-  async replayInitialize(params: Record<string, unknown>, timeoutMs = 10_000): Promise<void> {
+  async replayInitialize(params: Record<string, unknown>, timeoutMs = 10_000): Promise<Record<string, unknown>> {
     const response = new Promise<JSONRPCResponse>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('the server did not answer the replayed initialize')), timeoutMs);
       timer.unref();
@@ -113,6 +113,7 @@ export class SessionTransport {
     const answer = await response;
     if ('error' in answer) throw new Error(`the replayed initialize failed: ${answer.error.message}`);
     this.onmessage?.({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    return answer.result;
   }
 
   async send(message: JSONRPCMessage, options?: SendOptions): Promise<void> {

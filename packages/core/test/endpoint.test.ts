@@ -82,6 +82,7 @@ describe('options from MCP_SESSION_* environment variables', () => {
       MCP_SESSION_ALLOWED_HOSTS: 'a.example, b.example',
       MCP_SESSION_MAX_SESSIONS: '10',
       MCP_SESSION_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+      MCP_SESSION_LAZY_SERVER: 'true',
     };
     const resolved = resolveOptions({ server, maxSessions: 20 }, env);
     expect(resolved.idleTimeoutMs).toBe(60_000);
@@ -89,12 +90,16 @@ describe('options from MCP_SESSION_* environment variables', () => {
     expect(resolved.allowedHosts).toEqual(['a.example', 'b.example']);
     expect(resolved.maxSessions).toBe(20);
     expect(resolved.encryptionKeys?.[0]?.id).toBe('k1');
+    expect(resolved.lazyServer).toBe(true);
+    expect(resolveOptions({ server }, { MCP_SESSION_LAZY_SERVER: '0' }).lazyServer).toBe(false);
+    expect(resolveOptions({ server }, {}).lazyServer).toBe(false);
     expect(envName('maxStreamDurationMs')).toBe('MCP_SESSION_MAX_STREAM_DURATION_MS');
   });
 
   it('names the variable a bad value came from', () => {
     expect(() => resolveOptions({ server }, { MCP_SESSION_IDLE_TIMEOUT_MS: 'soon' })).toThrow(/idleTimeoutMs \(from MCP_SESSION_IDLE_TIMEOUT_MS\)/);
     expect(() => resolveOptions({ server }, { MCP_SESSION_ON_MAX_SESSIONS: 'panic' })).toThrow(/MCP_SESSION_ON_MAX_SESSIONS/);
+    expect(() => resolveOptions({ server }, { MCP_SESSION_LAZY_SERVER: 'yes' })).toThrow(/lazyServer \(from MCP_SESSION_LAZY_SERVER\)/);
     expect(() => createMcpSessionEndpoint({ server, encryptionKeys: [{ id: 'k', key: 'c2hvcnQ=' }] })).toThrow(/32 bytes/);
   });
 });

@@ -1,8 +1,10 @@
+import { McpServer as McpServerV2 } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { McpSession, McpSessionOptions, SessionCloseReason } from '@x/mcp-session-core';
+import { z } from 'zod';
+import type { Logger, McpSession, McpSessionOptions, McpServerLike, SessionCloseReason } from '@x/mcp-session-core';
 import { connectClient, type TestClient } from '../fixtures/clients.js';
 import { type SdkMajor, serverFactory } from '../fixtures/servers.js';
-import { openRawSession, postInSession } from '../raw.js';
+import { ACCEPT_BOTH, openRawSession, postInSession } from '../raw.js';
 import { type AdapterHarness, ManualClock, type RunningApp } from '../harness.js';
 
 interface Recorded {
@@ -153,6 +155,112 @@ export function lifecycleSuite(harness: AdapterHarness): void {
         expect(app.sessions.liveCount).toBe(1);
         release();
         expect(await answer).toBe('answer to slow');
+      });
+    });
+
+    describe('lazyServer', () => {
+      /** A server factory that counts the servers it built and how often each saw `notifications/initialized`. */
+      function counting(build: (session: McpSession) => McpServerLike = serverFactory('v2')) {
+        const counts = { built: 0, initialized: 0 };
+        const server = (session: McpSession) => {
+          counts.built += 1;
+          const built = build(session);
+          const inner = (built as { server?: { oninitialized?: () => void } }).server;
+          if (inner !== undefined) inner.oninitialized = () => void (counts.initialized += 1);
+          return built;
+        };
+        return { counts, server };
+      }
+
+      /** A raw `initialize`: the session id and the result the client was told. */
+      async function initializeWith(url: string, protocolVersion: string): Promise<{ id: string; result: Record<string, unknown> }> {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: ACCEPT_BOTH },
+          body: JSON.stringify({
+            jsonrpc: '2.0',
+            id: 1,
+            method: 'initialize',
+            params: { protocolVersion, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+          }),
+        });
+        expect(response.status).toBe(200);
+        const body = (await response.json()) as { result: Record<string, unknown> };
+        const id = response.headers.get('mcp-session-id')!;
+        const initialized = await post(url, id, { jsonrpc: '2.0', method: 'notifications/initialized' });
+        expect(initialized.status).toBe(202);
+        return { id, result: body.result };
+      }
+
+      it('answers initialize without a server once a server answered that version, and builds it on first use', async () => {
+        const { counts, server } = counting();
+        const { app, events } = await setUp({ lazyServer: true, server });
+        const first = await initializeWith(app.url, '2025-11-25');
+        expect(counts).toEqual({ built: 1, initialized: 1 });
+        const second = await initializeWith(app.url, '2025-11-25');
+        expect(second.result).toEqual(first.result);
+        expect(counts.built).toBe(1);
+        expect(app.sessions.liveCount).toBe(1);
+        expect(await app.sessions.count()).toBe(2);
+        expect(events.created).toEqual([first.id, second.id]);
+        // Another requested version has no kept result yet: its first session builds a server.
+        const older = await initializeWith(app.url, '2025-03-26');
+        expect(older.result.protocolVersion).toBe('2025-03-26');
+        expect(counts.built).toBe(2);
+
+        // The first request that needs the server builds it, and it saw initialized once (by replay).
+        await callEcho(app.url, second.id, 'built now');
+        expect(counts).toEqual({ built: 3, initialized: 3 });
+        expect(app.sessions.liveCount).toBe(3);
+      });
+
+      it.each(['v1', 'v2'] as const)('rebuilds a lazily created session with the client capabilities (SDK %s client)', async (major) => {
+        const { counts, server } = counting();
+        const { app } = await setUp({ lazyServer: true, server });
+        await initializeWith(app.url, '2025-11-25');
+        await initializeWith(app.url, '2025-06-18');
+        await initializeWith(app.url, '2025-03-26');
+        const built = counts.built;
+        const client = await connect(app.url, major);
+        expect(counts.built).toBe(built);
+        // Sampling needs the client capabilities sent with initialize: the built server has them.
+        expect(await client.callTool('ask_model', { question: 'lazy' })).toBe('answer to lazy');
+        expect(counts.built).toBe(built + 1);
+        expect(await client.callTool('whoami')).toContain(client.sessionId!);
+      });
+
+      it('hands a server notifications/initialized once when lazyServer is off', async () => {
+        const { counts, server } = counting();
+        const { app, clock } = await setUp({ server, hibernateAfterMs: 1_000 });
+        const id = await initializeRaw(app.url);
+        expect(counts).toEqual({ built: 1, initialized: 1 });
+        clock.advance(1_000);
+        await app.endpoint.sweep();
+        await callEcho(app.url, id, 'rebuilt');
+        expect(counts).toEqual({ built: 2, initialized: 2 });
+      });
+
+      it('turns itself off with a warning when the servers answer initialize differently per session', async () => {
+        const warnings: string[] = [];
+        const logger: Logger = { error: () => undefined, warn: (_fields, message) => void warnings.push(message), info: () => undefined, debug: () => undefined };
+        const { counts, server } = counting((session) => {
+          const built = new McpServerV2({ name: 'per-session', version: '1' }, { instructions: `for ${session.id}` });
+          built.registerTool('echo', { inputSchema: z.object({ text: z.string() }) }, async ({ text }) => ({ content: [{ type: 'text', text }] }));
+          return built;
+        });
+        const { app } = await setUp({ lazyServer: true, server, logger });
+        const a = await initializeWith(app.url, '2025-11-25');
+        expect(a.result.instructions).toBe(`for ${a.id}`);
+        // The documented misuse: B is told A's instructions; building B's server finds out.
+        const b = await initializeWith(app.url, '2025-11-25');
+        expect(b.result.instructions).toBe(`for ${a.id}`);
+        expect(warnings).toEqual([]);
+        await callEcho(app.url, b.id, 'found out');
+        expect(warnings).toEqual([expect.stringContaining('lazyServer is on, but the server factory answered initialize differently')]);
+        // From now on every session gets its own server's answer.
+        const c = await initializeWith(app.url, '2025-11-25');
+        expect(c.result.instructions).toBe(`for ${c.id}`);
+        expect(counts.built).toBe(3);
       });
     });
 
