@@ -29,7 +29,7 @@ import {
   type ResolvedOptions,
   resolveOptions,
 } from './options.js';
-import { StateSealer } from './crypto.js';
+import { StateSealer, randomId } from './crypto.js';
 import { Metrics, type MetricsSnapshot, prometheusText } from './metrics.js';
 import {
   JsonRpcError,
@@ -430,7 +430,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     const params = request.params ?? {};
     const requested = requestedVersion(params);
     const record: SessionRecord = {
-      id: randomBytes(16).toString('base64url'),
+      id: randomId(16),
       protocolVersion: requested,
       initialize: { id: request.id, params },
       principal: this.#principal(auth, req),
