@@ -37,6 +37,11 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<BodyR
     req.resume();
     return Promise.resolve(tooLarge(limit));
   }
+  if (req.complete && req.readableLength <= limit) {
+    // The whole body is already buffered (it came with the headers): take it without listeners.
+    const data = req.read() as Buffer | string | null;
+    return Promise.resolve(parseBody(data === null ? '' : data.toString()));
+  }
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -58,15 +63,18 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<BodyR
     });
     req.on('end', () => {
       if (done) return;
-      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
-      try {
-        finish({ ok: true, value: JSON.parse(text) });
-      } catch {
-        finish({ ok: false, status: 400, code: JsonRpcErrorCode.ParseError, message: 'Parse error: the body is not valid JSON' });
-      }
+      finish(parseBody(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
     });
     req.on('error', () => finish({ ok: false, status: 400, code: JsonRpcErrorCode.ParseError, message: 'Parse error: the body could not be read' }));
   });
+}
+
+function parseBody(text: string): BodyResult {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false, status: 400, code: JsonRpcErrorCode.ParseError, message: 'Parse error: the body is not valid JSON' };
+  }
 }
 
 function tooLarge(limit: number): BodyResult {

@@ -38,7 +38,11 @@ export interface McpSessionMiddleware extends RequestHandler {
 export function mcpSession(options: McpSessionOptions): McpSessionMiddleware {
   const endpoint = createMcpSessionEndpoint(options);
   const middleware = function mcpSessionMiddleware(req: Request, res: Response, next: NextFunction): void {
-    if (req.path !== '/' && req.path !== '') {
+    // The path under the mount point, without the query (req.path parses the URL on every request).
+    const url = req.url;
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    if (path !== '/' && path !== '') {
       next();
       return;
     }
