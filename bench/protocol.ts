@@ -6,7 +6,9 @@ export const TARGETS = {
   'ours-sse': 'ours, responseMode sse',
   'ours-hibernate': 'ours, auto, hibernateAfterMs (swept)',
   'ours-sse-noevents': 'ours, responseMode sse, eventStore null (no resumption)',
+  'ours-lazy': 'ours, auto, lazyServer (a session gets its server on its first request that needs one)',
   'ours-fastify': 'ours, auto, on a Fastify 5 app (mcpSessionPlugin)',
+  'ours-fastify-lazy': 'ours, auto, lazyServer, on a Fastify 5 app',
   'ours-koa': 'ours, auto, on a Koa 3 app',
   'ours-redis': 'ours, auto, every store on Redis (REDIS_URL, default 127.0.0.1:6379)',
   'sdk-v2-sse': 'SDK v2 NodeStreamableHTTPServerTransport (default SSE)',
@@ -20,6 +22,12 @@ export type TargetName = keyof typeof TARGETS;
 export function isTargetName(value: string): value is TargetName {
   return Object.hasOwn(TARGETS, value);
 }
+
+/**
+ * Targets measured in the session-creation and heap cases only: with `lazyServer` a session's
+ * server is built by its first `tools/call`, after which calls cost what they cost without it.
+ */
+export const CREATION_ONLY: ReadonlySet<TargetName> = new Set(['ours-lazy', 'ours-fastify-lazy']);
 
 /** `hibernateAfterMs` of the `ours-hibernate` target; `hibernate` advances its clock past it. */
 export const HIBERNATE_AFTER_MS = 60_000;

@@ -21,6 +21,9 @@ export interface ThroughputCase {
 
 export interface HeapResult {
   target: TargetName;
+  /** The session count this sample was taken at (`--sessions`). */
+  checkpoint: number;
+  /** Sessions created since the baseline sample (the checkpoint, less any failed creations). */
   sessions: number;
   heapBytesPerSession: number;
   rssBytesPerSession: number;
@@ -86,18 +89,24 @@ function throughputTable(entry: ThroughputCase): string {
   );
 }
 
+/** The SDK v2 heap per session at the same checkpoint. */
+function heapBase(results: HeapResult[], checkpoint: number): number {
+  return results.find((r) => r.target === BASE && r.checkpoint === checkpoint)?.heapBytesPerSession ?? Number.NaN;
+}
+
 function heapTable(results: HeapResult[]): string {
-  const base = results.find((r) => r.target === BASE)?.heapBytesPerSession ?? Number.NaN;
-  const rows = results.map((r) => [
-    `\`${r.target}\``,
-    int(r.sessions),
-    kib(r.heapBytesPerSession),
-    ratio(r.heapBytesPerSession, base),
-    kib(r.rssBytesPerSession),
-    int(r.live),
-    int(r.createdPerSec),
-    String(r.errors),
-  ]);
+  const rows = [...results]
+    .sort((a, b) => a.checkpoint - b.checkpoint)
+    .map((r) => [
+      `\`${r.target}\``,
+      int(r.sessions),
+      kib(r.heapBytesPerSession),
+      ratio(r.heapBytesPerSession, heapBase(results, r.checkpoint)),
+      kib(r.rssBytesPerSession),
+      int(r.live),
+      int(r.createdPerSec),
+      String(r.errors),
+    ]);
   return table(
     ['target', 'sessions', 'heapUsed KiB/session', '× SDK v2', 'RSS KiB/session', 'live servers', 'created/s (c=32)', 'errors'],
     rows,
@@ -141,10 +150,19 @@ function goals(cases: GoalCases, heap: HeapResult[]): Goal[] {
   const fastifyCpuJson = cpuOf(tools32, 'ours-fastify') / cpuOf(tools32, BASE_JSON);
   const express = opsOf(tools32, 'ours-auto') / opsOf(tools32, BASE);
   const expressJson = opsOf(tools32, 'ours-auto') / opsOf(tools32, BASE_JSON);
-  const init = opsOf(init32, 'ours-auto') / opsOf(init32, BASE);
-  const initBest = Math.max(...(['ours-json', 'ours-auto', 'ours-fastify', 'ours-koa'] as const).map((t) => opsOf(init32, t)).filter(Number.isFinite));
-  const heapOf = (target: TargetName) => heap.find((r) => r.target === target)?.heapBytesPerSession ?? Number.NaN;
-  const hibernated = heapOf('ours-hibernate') / heapOf(BASE);
+  const init = opsOf(init32, 'ours-lazy') / opsOf(init32, BASE);
+  const initRatio = (target: TargetName) => ratio(opsOf(init32, target), opsOf(init32, BASE));
+  const checkpoints = [...new Set(heap.filter((r) => r.target === BASE).map((r) => r.checkpoint))].sort((a, b) => a - b);
+  const heapOf = (target: TargetName, checkpoint: number) =>
+    heap.find((r) => r.target === target && r.checkpoint === checkpoint)?.heapBytesPerSession ?? Number.NaN;
+  const hibernated = checkpoints.map((n) => heapOf('ours-hibernate', n) / heapOf(BASE, n));
+  const heapDetail = checkpoints
+    .map(
+      (n) =>
+        `at ${int(n)} sessions \`ours-hibernate\` ${kib(heapOf('ours-hibernate', n))} KiB/session vs \`sdk-v2-sse\` ${kib(heapOf(BASE, n))} KiB: ` +
+        `${ratio(heapOf('ours-hibernate', n), heapOf(BASE, n))} (\`ours-lazy\`, never used: ${ratio(heapOf('ours-lazy', n), heapOf(BASE, n))})`,
+    )
+    .join('; ');
   const events = opsOf(tools1, 'ours-sse');
   const noEvents = opsOf(tools1, 'ours-sse-noevents');
   const eventCost = 1 - events / noEvents;
@@ -173,16 +191,14 @@ function goals(cases: GoalCases, heap: HeapResult[]): Goal[] {
       label: '(b) session creation ≥ 3× SDK v2’s rate',
       met: check(init, (v) => v >= 3),
       detail:
-        `\`ours-auto\` ${int(opsOf(init32, 'ours-auto'))}/s vs \`sdk-v2-sse\` ${int(opsOf(init32, BASE))}/s: ` +
-        `${ratio(opsOf(init32, 'ours-auto'), opsOf(init32, BASE))} (needs ≥ 3×); our best target ${int(initBest)}/s, ` +
-        `${ratio(initBest, opsOf(init32, BASE))}.`,
+        `\`ours-lazy\` (Express, \`lazyServer\`) ${int(opsOf(init32, 'ours-lazy'))}/s vs \`sdk-v2-sse\` ${int(opsOf(init32, BASE))}/s: ` +
+        `${initRatio('ours-lazy')} (needs ≥ 3×); \`ours-fastify-lazy\` ${initRatio('ours-fastify-lazy')}. Without \`lazyServer\`, ` +
+        `building a server per session as the SDK does: \`ours-auto\` ${initRatio('ours-auto')}, \`ours-fastify\` ${initRatio('ours-fastify')}.`,
     },
     {
       label: '(c) idle heap per session with hibernation ≤ 1/10 of SDK v2’s',
-      met: check(hibernated, (v) => v <= 0.1),
-      detail:
-        `\`ours-hibernate\` ${kib(heapOf('ours-hibernate'))} KiB/session vs \`sdk-v2-sse\` ${kib(heapOf(BASE))} KiB: ` +
-        `${ratio(heapOf('ours-hibernate'), heapOf(BASE))} (needs ≤ 0.10×).`,
+      met: hibernated.length === 0 || hibernated.some((v) => !Number.isFinite(v)) ? undefined : hibernated.every((v) => v <= 0.1),
+      detail: `${heapDetail} (needs ≤ 0.10× at each).`,
     },
     {
       label: '(d) event store on costs ≤ 10% of calls/s at c=1',
@@ -221,8 +237,11 @@ export function renderReport(meta: Meta, cases: ThroughputCase[], heap: HeapResu
     '',
     table(['target', 'what'], Object.entries(TARGETS).map(([name, what]) => [`\`${name}\``, what])),
     '',
-    'All are Express 5 apps on 127.0.0.1 (`ours-fastify`: Fastify 5, `ours-koa`: Koa 3), each in its',
-    'own child process, with the same `McpServer` factory (one `echo` tool). `ours-redis` keeps every',
+    'All are Express 5 apps on 127.0.0.1 (`ours-fastify` and `ours-fastify-lazy`: Fastify 5, `ours-koa`:',
+    'Koa 3), each in its own child process, with the same `McpServer` factory (one `echo` tool). The',
+    '`-lazy` targets run in the session-creation and heap cases only: with `lazyServer` a session is',
+    'answered without a server, which its first `tools/call` builds; calls then cost what they cost',
+    'without it. `ours-redis` keeps every',
     'store on Redis under a prefix of its own and deletes its keys (SCAN + DEL) when it closes; the heap',
     'case skips it. The SDK targets keep a `Map<sessionId, transport>` and parse bodies',
     'with `express.json()`, as the SDK examples do; ours reads the body itself. Ratios compare medians.',
@@ -238,8 +257,10 @@ export function renderReport(meta: Meta, cases: ThroughputCase[], heap: HeapResu
       '',
       '## Heap per idle session',
       '',
-      'Sessions created at concurrency 32 after 200 warm-up sessions; `heapUsed` and RSS after two forced',
-      'GCs (`--expose-gc`), minus the same before, divided by the sessions created. `ours-hibernate`:',
+      'Sessions created at concurrency 32 after 200 warm-up sessions, in one process per target that',
+      'grows through each session count in turn (SDK v1: the first only); `heapUsed` and RSS after two',
+      'forced GCs (`--expose-gc`), minus the same before, divided by the sessions created. `ours-lazy`:',
+      'sessions that were never used hold no server at all. `ours-hibernate`:',
       'its clock is advanced past `hibernateAfterMs` and `endpoint.sweep()` is awaited before each sample.',
       'RSS keeps the pages the heap grew to while the sessions were created, so it overstates what an',
       'idle hibernated session costs; `heapUsed` is the figure to compare.',
@@ -247,6 +268,27 @@ export function renderReport(meta: Meta, cases: ThroughputCase[], heap: HeapResu
       heapTable(heap),
     );
   }
+  out.push(
+    '',
+    '## What the profiles showed',
+    '',
+    'From `pnpm bench --profile <target>` (and `--profile-case init`) while the targets were being met;',
+    'the `.cpuprofile` files land in `bench/.profiles/`.',
+    '',
+    '- Session creation, building a server per session: `new McpServer()` with its zod schemas, and the',
+    '  garbage collection of 12 KiB of server per session, took most of the CPU, in our endpoint as in the',
+    '  SDK’s. `lazyServer` answers `initialize` without a server. Then a session id from `randomBytes`',
+    '  (one system call each, ~4%) and the closures of each session handle showed: ids now come from a',
+    '  pooled CSPRNG buffer and handles are a class.',
+    '- `tools/call` through Fastify at concurrency 32: our code is ~6% of the server’s CPU. The rest is',
+    '  the socket write (~30%, kernel), garbage collection (~15%; the heap sampler puts most of the',
+    '  promoted bytes in the SDK’s per-request objects and zod), Node’s HTTP (~11%), and the SDK’s',
+    '  `McpServer` with zod (~13%), which every target shares.',
+    '- Express costs ~60–70 µs more per request than Fastify: its router, the `setPrototypeOf` of',
+    '  `req`/`res`, and `writeHead` taking its slow path because Express set `X-Powered-By` first. The',
+    '  adapter no longer parses the URL for its path check, and a body that arrived whole is read',
+    '  without stream listeners.',
+  );
   const errors = firstErrors(cases);
   if (errors.length > 0) out.push('', '## First error per target and case', '', ...errors);
   if (named !== undefined) {

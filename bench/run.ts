@@ -2,8 +2,8 @@
  * `pnpm bench`: starts each target server in a child process, one after another, drives it with the
  * load generator in alternating rounds, and writes bench/RESULTS.md.
  *
- *   pnpm bench                          # every case, 5 rounds, N = 10,000 idle sessions
- *   pnpm bench --sessions 100000        # the heap case with 100,000 sessions
+ *   pnpm bench                          # every case, 5 rounds, heap at 10,000 and 100,000 idle sessions
+ *   pnpm bench --sessions 10000         # the heap case at 10,000 sessions only
  *   pnpm bench --cases tools --rounds 3 --targets ours-json,sdk-v2-json
  *   pnpm bench --profile ours-json      # V8 profile of one target under tools/call c=32; no RESULTS.md
  *   pnpm bench --profile ours-auto --profile-case init   # ... under session creation c=32
@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import type { Pool } from 'undici';
 import { callEcho, openPool, openSession, percentile, runFor } from './load.js';
 import { summarizeProfile } from './profile.js';
-import { type ChildMessage, type CommandName, type Commands, type TargetName, TARGETS, isTargetName } from './protocol.js';
+import { CREATION_ONLY, type ChildMessage, type CommandName, type Commands, type TargetName, TARGETS, isTargetName } from './protocol.js';
 import { type HeapResult, type Meta, type Sample, type ThroughputCase, renderReport } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -28,7 +28,9 @@ const THROUGHPUT_TARGETS: TargetName[] = [
   'ours-auto',
   'ours-sse',
   'ours-sse-noevents',
+  'ours-lazy',
   'ours-fastify',
+  'ours-fastify-lazy',
   'ours-koa',
   'ours-redis',
   'sdk-v2-sse',
@@ -36,7 +38,9 @@ const THROUGHPUT_TARGETS: TargetName[] = [
   'sdk-v1-sse',
   'sdk-v1-json',
 ];
-const HEAP_TARGETS: TargetName[] = ['ours-auto', 'ours-hibernate', 'sdk-v2-sse', 'sdk-v1-sse'];
+const HEAP_TARGETS: TargetName[] = ['ours-auto', 'ours-hibernate', 'ours-lazy', 'sdk-v2-sse', 'sdk-v1-sse'];
+/** Heap targets sampled at the first checkpoint only: SDK v1 creates sessions slowest, and SDK v2 is the baseline. */
+const FIRST_CHECKPOINT_ONLY: ReadonlySet<TargetName> = new Set(['sdk-v1-sse']);
 /** Targets the heap case skips: `ours-redis` keeps its sessions in Redis, so its heap says nothing per session. */
 const NO_HEAP: ReadonlySet<TargetName> = new Set(['ours-redis']);
 const WARM_SESSIONS = 200;
@@ -44,9 +48,9 @@ const WARM_SESSIONS = 200;
 const { values: args } = parseArgs({
   options: {
     rounds: { type: 'string', default: '5' },
-    'warmup-ms': { type: 'string', default: '500' },
-    'measure-ms': { type: 'string', default: '2000' },
-    sessions: { type: 'string', default: '10000' },
+    'warmup-ms': { type: 'string', default: '400' },
+    'measure-ms': { type: 'string', default: '1500' },
+    sessions: { type: 'string', default: '10000,100000' },
     targets: { type: 'string', default: THROUGHPUT_TARGETS.join(',') },
     'heap-targets': { type: 'string', default: HEAP_TARGETS.join(',') },
     cases: { type: 'string', default: 'tools,init,heap' },
@@ -73,11 +77,17 @@ const settings = {
   rounds: positive('rounds', args.rounds),
   warmupMs: positive('warmup-ms', args['warmup-ms']),
   measureMs: positive('measure-ms', args['measure-ms']),
-  sessions: positive('sessions', args.sessions),
+  /** Idle-session counts the heap case samples at, ascending: one process per target grows through them. */
+  sessions: (args.sessions ?? '')
+    .split(',')
+    .map((value) => positive('sessions', value))
+    .sort((a, b) => a - b),
   targets: targetList(args.targets),
   heapTargets: targetList(args['heap-targets']),
   cases: new Set((args.cases ?? '').split(',')),
 };
+
+const targetFlags = (process.env.BENCH_TARGET_FLAGS ?? '').split(' ').filter((flag) => flag !== '');
 
 /** A target server in a child process, and the IPC to it. */
 class Child {
@@ -92,7 +102,8 @@ class Child {
     this.name = name;
     this.#proc = fork(join(here, 'targets.ts'), [name], {
       cwd: root,
-      execArgv: ['--import', 'tsx', '--conditions=@x/source', '--expose-gc', ...execArgv],
+      // BENCH_TARGET_FLAGS: extra Node flags for every target (`--trace-gc`, say), split on spaces.
+      execArgv: ['--import', 'tsx', '--conditions=@x/source', '--expose-gc', ...execArgv, ...targetFlags],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.#exited = new Promise((resolve) => this.#proc.once('exit', () => resolve()));
@@ -190,7 +201,7 @@ async function throughputRound(target: TargetName, round: number): Promise<void>
   try {
     const origin = await child.origin();
     const notes: string[] = [];
-    if (settings.cases.has('tools')) {
+    if (settings.cases.has('tools') && !CREATION_ONLY.has(target)) {
       for (const [concurrency, entry] of [[1, cases.tools1], [32, cases.tools32]] as const) {
         const sample = await withPool(origin, concurrency, async (pool) => {
           const session = await openSession(pool);
@@ -212,37 +223,49 @@ async function throughputRound(target: TargetName, round: number): Promise<void>
   }
 }
 
-async function heapCase(target: TargetName): Promise<HeapResult> {
-  const n = settings.sessions;
-  const child = new Child(target, n > 20_000 ? ['--max-old-space-size=8192'] : []);
+/**
+ * Creates idle sessions in one target process up to each checkpoint in turn, sampling the heap (after
+ * forced GCs) at each; per-session figures are relative to the sample taken after the warm-up.
+ */
+async function heapCase(target: TargetName): Promise<HeapResult[]> {
+  const checkpoints = FIRST_CHECKPOINT_ONLY.has(target) ? settings.sessions.slice(0, 1) : settings.sessions;
+  const largest = checkpoints.at(-1) ?? 0;
+  const child = new Child(target, largest > 20_000 ? ['--max-old-space-size=8192'] : []);
+  const results: HeapResult[] = [];
   try {
     const origin = await child.origin();
-    return await withPool(origin, 32, async (pool) => {
+    await withPool(origin, 32, async (pool) => {
       const hibernate = target === 'ours-hibernate';
       await runFor(32, { durationMs: 60_000, maxOps: WARM_SESSIONS }, () => openSession(pool));
       if (hibernate) await child.call('hibernate');
       const start = await child.call('sessions');
       const before = await child.call('mem');
-      const created = await runFor(32, { durationMs: 420_000, maxOps: n }, () => openSession(pool));
-      const live = hibernate ? (await child.call('hibernate', 300_000)).live : (await child.call('sessions')).live;
-      const end = await child.call('sessions');
-      const after = await child.call('mem', 120_000);
-      const sessions = end.sessions - start.sessions;
-      const result: HeapResult = {
-        target,
-        sessions,
-        heapBytesPerSession: (after.heapUsed - before.heapUsed) / sessions,
-        rssBytesPerSession: (after.rss - before.rss) / sessions,
-        createdPerSec: (created.ops / created.elapsedMs) * 1000,
-        live,
-        errors: created.errors,
-      };
-      console.log(
-        `heap ${target.padEnd(14)} ${sessions} sessions, ${(result.heapBytesPerSession / 1024).toFixed(1)} KiB heap/session, ` +
-          `${(result.rssBytesPerSession / 1024).toFixed(1)} KiB RSS/session, live ${live}${created.firstError ? `, first error: ${created.firstError}` : ''}`,
-      );
-      return result;
+      let created = 0;
+      for (const checkpoint of checkpoints) {
+        const run = await runFor(32, { durationMs: 420_000, maxOps: checkpoint - created }, () => openSession(pool));
+        created += run.ops + run.errors;
+        const live = hibernate ? (await child.call('hibernate', 300_000)).live : (await child.call('sessions')).live;
+        const end = await child.call('sessions');
+        const after = await child.call('mem', 120_000);
+        const sessions = end.sessions - start.sessions;
+        const result: HeapResult = {
+          target,
+          checkpoint,
+          sessions,
+          heapBytesPerSession: (after.heapUsed - before.heapUsed) / sessions,
+          rssBytesPerSession: (after.rss - before.rss) / sessions,
+          createdPerSec: (run.ops / run.elapsedMs) * 1000,
+          live,
+          errors: run.errors,
+        };
+        results.push(result);
+        console.log(
+          `heap ${target.padEnd(14)} ${sessions} sessions, ${(result.heapBytesPerSession / 1024).toFixed(1)} KiB heap/session, ` +
+            `${(result.rssBytesPerSession / 1024).toFixed(1)} KiB RSS/session, live ${live}${run.firstError ? `, first error: ${run.firstError}` : ''}`,
+        );
+      }
     });
+    return results;
   } finally {
     await child.close();
   }
@@ -335,7 +358,7 @@ async function main(): Promise<void> {
   if (settings.cases.has('heap')) {
     for (const target of settings.heapTargets) {
       if (NO_HEAP.has(target)) console.log(`heap ${target}: skipped (its session records live in Redis, not in the heap)`);
-      else heap.push(await heapCase(target));
+      else heap.push(...(await heapCase(target)));
     }
   }
 
@@ -368,7 +391,7 @@ async function main(): Promise<void> {
     settings: [
       ['rounds', String(settings.rounds)],
       ['warm-up / measured window', `${settings.warmupMs} ms / ${settings.measureMs} ms per target, case and round`],
-      ['idle sessions (heap case)', settings.sessions.toLocaleString('en-US')],
+      ['idle sessions (heap case)', settings.sessions.map((n) => n.toLocaleString('en-US')).join(' and ')],
       ['protocol version', '2025-11-25'],
     ],
   };

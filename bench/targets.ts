@@ -2,10 +2,10 @@
  * A benchmark target: one MCP server on 127.0.0.1, in its own process, driven by bench/run.ts over
  * IPC. Usage: `node --import tsx --conditions=@x/source --expose-gc bench/targets.ts <target>`.
  *
- * Every target but two is an Express 5 app. The SDK targets follow the SDK's own stateful examples: a
+ * Every target but three is an Express 5 app. The SDK targets follow the SDK's own stateful examples: a
  * `Map<sessionId, transport>` kept by the app, a new transport and server per `initialize`, and
  * `express.json()` in front. Ours is the one-line `app.use('/mcp', mcpSession(...))`; `ours-fastify`
- * is a Fastify 5 app with `mcpSessionPlugin`, `ours-koa` a Koa 3 app with the Koa `mcpSession`.
+ * and `ours-fastify-lazy` are Fastify 5 apps with `mcpSessionPlugin`, `ours-koa` a Koa 3 app with the Koa `mcpSession`.
  * `ours-redis` keeps every store on Redis (`REDIS_URL`, default the local server) under a prefix of
  * its own, whose keys it deletes when it closes.
  */
@@ -148,6 +148,7 @@ function oursOptions(name: TargetName, redis: RedisSetup | undefined): McpSessio
     clock,
     ...(name === 'ours-hibernate' ? { hibernateAfterMs: HIBERNATE_AFTER_MS } : {}),
     ...(name === 'ours-sse-noevents' ? { eventStore: null } : {}),
+    ...(name === 'ours-lazy' || name === 'ours-fastify-lazy' ? { lazyServer: true } : {}),
     ...(redis === undefined ? {} : redis.stores),
   };
 }
@@ -211,7 +212,7 @@ async function closeServer(server: Server): Promise<void> {
 }
 
 async function start(name: TargetName): Promise<Started> {
-  if (name === 'ours-fastify') {
+  if (name === 'ours-fastify' || name === 'ours-fastify-lazy') {
     const fastify = Fastify();
     await fastify.register(mcpSessionPlugin, { path: '/mcp', ...oursOptions(name, undefined) });
     await fastify.listen({ port: 0, host: '127.0.0.1' });
