@@ -14,7 +14,8 @@ export const TARGETS = {
   'sdk-v2-sse': 'SDK v2 NodeStreamableHTTPServerTransport (default SSE)',
   'sdk-v2-json': 'SDK v2 NodeStreamableHTTPServerTransport, enableJsonResponse',
   'sdk-v1-sse': 'SDK v1 StreamableHTTPServerTransport (default SSE)',
-  'sdk-v1-json': 'SDK v1 StreamableHTTPServerTransport, enableJsonResponse',
+  'sdk-v1-json': 'SDK v1 StreamableHTTPServerTransport, enableJsonResponse (not run by default)',
+  'express-floor': 'no MCP at all: Express 5 parsing each body and answering a fixed JSON-RPC result (the ceiling on Express)',
 } as const;
 
 export type TargetName = keyof typeof TARGETS;

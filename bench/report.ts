@@ -142,6 +142,7 @@ const opsOf = (entry: ThroughputCase, target: TargetName) => median((entry.sampl
 const cpuOf = (entry: ThroughputCase, target: TargetName) => median((entry.samples.get(target) ?? []).map((s) => s.cpuUsPerOp));
 const verdict = (met: boolean | undefined) => (met === undefined ? 'not measured' : met ? '**met**' : '**not met**');
 const check = (value: number, ok: (v: number) => boolean) => (Number.isFinite(value) ? ok(value) : undefined);
+const pctOf = (value: number, base: number) => (Number.isFinite(value / base) ? `${((value / base) * 100).toFixed(0)}%` : '–');
 
 /** The issue's performance targets, judged from this run's medians (SDK v2 = its default, `sdk-v2-sse`). */
 function goals(cases: GoalCases, heap: HeapResult[]): Goal[] {
@@ -151,6 +152,7 @@ function goals(cases: GoalCases, heap: HeapResult[]): Goal[] {
   const express = opsOf(tools32, 'ours-auto') / opsOf(tools32, BASE);
   const expressJson = opsOf(tools32, 'ours-auto') / opsOf(tools32, BASE_JSON);
   const init = opsOf(init32, 'ours-lazy') / opsOf(init32, BASE);
+  const initFastify = opsOf(init32, 'ours-fastify-lazy') / opsOf(init32, BASE);
   const initRatio = (target: TargetName) => ratio(opsOf(init32, target), opsOf(init32, BASE));
   const checkpoints = [...new Set(heap.filter((r) => r.target === BASE).map((r) => r.checkpoint))].sort((a, b) => a - b);
   const heapOf = (target: TargetName, checkpoint: number) =>
@@ -188,12 +190,22 @@ function goals(cases: GoalCases, heap: HeapResult[]): Goal[] {
         `${Number.isFinite(expressJson) ? expressJson.toFixed(2) : '–'}×.`,
     },
     {
-      label: '(b) session creation ≥ 3× SDK v2’s rate',
+      label: '(b) session creation via Fastify ≥ 3× SDK v2’s rate',
+      met: check(initFastify, (v) => v >= 3),
+      detail:
+        `\`ours-fastify-lazy\` (\`lazyServer\`) ${int(opsOf(init32, 'ours-fastify-lazy'))}/s vs \`sdk-v2-sse\` ${int(opsOf(init32, BASE))}/s: ` +
+        `${initRatio('ours-fastify-lazy')} (needs ≥ 3×). Without \`lazyServer\`, building a server per session as the SDK does: ` +
+        `\`ours-fastify\` ${initRatio('ours-fastify')}.`,
+    },
+    {
+      label: '(b) session creation via Express ≥ 3× SDK v2’s rate',
       met: check(init, (v) => v >= 3),
       detail:
-        `\`ours-lazy\` (Express, \`lazyServer\`) ${int(opsOf(init32, 'ours-lazy'))}/s vs \`sdk-v2-sse\` ${int(opsOf(init32, BASE))}/s: ` +
-        `${initRatio('ours-lazy')} (needs ≥ 3×); \`ours-fastify-lazy\` ${initRatio('ours-fastify-lazy')}. Without \`lazyServer\`, ` +
-        `building a server per session as the SDK does: \`ours-auto\` ${initRatio('ours-auto')}, \`ours-fastify\` ${initRatio('ours-fastify')}.`,
+        `\`ours-lazy\` (\`lazyServer\`) ${int(opsOf(init32, 'ours-lazy'))}/s vs \`sdk-v2-sse\` ${int(opsOf(init32, BASE))}/s: ` +
+        `${initRatio('ours-lazy')} (needs ≥ 3×); without \`lazyServer\`: \`ours-auto\` ${initRatio('ours-auto')}. The ceiling is Express ` +
+        `itself: \`express-floor\`, answering the same two requests with no MCP at all, does ${initRatio('express-floor')}; ` +
+        `\`ours-lazy\` reaches ${pctOf(opsOf(init32, 'ours-lazy'), opsOf(init32, 'express-floor'))} of it ` +
+        `(server CPU per session ${fixed(cpuOf(init32, 'ours-lazy'), 0)} µs vs the floor’s ${fixed(cpuOf(init32, 'express-floor'), 0)} µs).`,
     },
     {
       label: '(c) idle heap per session with hibernation ≤ 1/10 of SDK v2’s',

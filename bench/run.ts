@@ -36,7 +36,7 @@ const THROUGHPUT_TARGETS: TargetName[] = [
   'sdk-v2-sse',
   'sdk-v2-json',
   'sdk-v1-sse',
-  'sdk-v1-json',
+  'express-floor',
 ];
 const HEAP_TARGETS: TargetName[] = ['ours-auto', 'ours-hibernate', 'ours-lazy', 'sdk-v2-sse', 'sdk-v1-sse'];
 /** Heap targets sampled at the first checkpoint only: SDK v1 creates sessions slowest, and SDK v2 is the baseline. */

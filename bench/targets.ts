@@ -92,6 +92,48 @@ function mountSdk(app: express.Express, open: OpenTransport): Target {
   };
 }
 
+const FLOOR_INITIALIZE = {
+  protocolVersion: '2025-11-25',
+  capabilities: { tools: { listChanged: true } },
+  serverInfo: { name: 'bench', version: '1.0.0' },
+};
+
+/**
+ * The Express floor: what answering these requests costs on Express with no MCP at all. It reads
+ * and parses each body, then answers a fixed result (a new session id for `initialize`, 202 for a
+ * notification, the echo for anything else).
+ */
+function mountFloor(app: express.Express): Target {
+  let created = 0;
+  app.post('/mcp', (req: Request, res: Response) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const message = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id?: number; method: string };
+      if (message.id === undefined) {
+        res.writeHead(202).end();
+        return;
+      }
+      const headers: Record<string, string | number> = { 'content-type': 'application/json' };
+      let result: unknown = { content: [{ type: 'text', text: 'hello' }] };
+      if (message.method === 'initialize') {
+        result = FLOOR_INITIALIZE;
+        headers['mcp-session-id'] = randomUUID();
+        created += 1;
+      }
+      const body = JSON.stringify({ jsonrpc: '2.0', id: message.id, result });
+      headers['content-length'] = Buffer.byteLength(body);
+      res.writeHead(200, headers);
+      res.end(body);
+    });
+  });
+  return {
+    sessions: async () => ({ sessions: created, live: 0 }),
+    hibernate: async () => ({ live: 0 }),
+    close: async () => undefined,
+  };
+}
+
 /** A clock `hibernate` can move forward. */
 const clock = {
   offset: 0,
@@ -170,6 +212,8 @@ function oursTarget(mcp: OursEndpoint, redis: RedisSetup | undefined): Target {
 
 function mount(app: express.Express, name: TargetName): Target {
   switch (name) {
+    case 'express-floor':
+      return mountFloor(app);
     case 'sdk-v2-sse':
     case 'sdk-v2-json':
       return mountSdk(app, async (register) => {
