@@ -22,4 +22,23 @@ export function conformanceSuite(harness: AdapterHarness): void {
       }
     }, 300_000);
   });
+
+  // lazyServer answers initialize from a kept result and builds each server on first use: the
+  // suite's many sessions must not tell the difference.
+  it(`${CONFORMANCE_RELEASES[1].label} reports 0 failures with lazyServer`, async () => {
+    const app = await harness.start({ server: () => createConformanceServer(), lazyServer: true, retryIntervalMs: 50 });
+    try {
+      const result = await runConformance(CONFORMANCE_RELEASES[1], app.url);
+      expect(result.failures, result.output.slice(-4000)).toEqual([]);
+      expect(result.failed).toBe(0);
+      expect(result.passed).toBeGreaterThanOrEqual(40);
+      expect(result.exitCode).toBe(0);
+      // Sessions past the first were answered without a server, and built on first use.
+      const metrics = await app.endpoint.metrics();
+      expect(metrics.sessionsCreated).toBeGreaterThan(1);
+      expect(metrics.sessionsRehydrated).toBeGreaterThan(0);
+    } finally {
+      await app.close();
+    }
+  }, 300_000);
 }
