@@ -70,104 +70,78 @@ function checkKey(key: string): void {
   }
 }
 
-/** The state of one session, read and written through the session store (sealed when keys are set). */
-class StoredSessionState implements SessionState {
-  readonly #sessionId: string;
-  readonly #runtime: SessionRuntime;
-
-  constructor(sessionId: string, runtime: SessionRuntime) {
-    this.#sessionId = sessionId;
-    this.#runtime = runtime;
-  }
-
-  async get<T extends JsonValue = JsonValue>(key: string): Promise<T | undefined> {
-    checkKey(key);
-    const { store, clock, sealer } = this.#runtime;
-    const stored = await store.getState(this.#sessionId, key, clock.now());
-    if (stored === undefined) return undefined;
-    return JSON.parse(sealer === undefined ? stored : sealer.open(stored, `${this.#sessionId}\n${key}`)) as T;
-  }
-
-  async set(key: string, value: JsonValue, options: { ttlMs?: number } = {}): Promise<void> {
-    checkKey(key);
-    const runtime = this.#runtime;
-    const json = JSON.stringify(value);
-    if (json === undefined) throw new McpSessionError('ERR_MCP_SESSION_STATE', `state "${key}": the value is not JSON`);
-    const stored = runtime.sealer === undefined ? json : runtime.sealer.seal(json, `${this.#sessionId}\n${key}`);
-    const result = await runtime.store.setState(this.#sessionId, key, stored, {
-      now: runtime.clock.now(),
-      ttlMs: options.ttlMs,
-      maxKeys: runtime.maxStateKeys,
-      maxBytes: runtime.maxStateBytes,
-    });
-    if (result.ok) return;
-    if (result.reason === 'no-session') throw new McpSessionError('ERR_MCP_SESSION_STATE', `session ${this.#sessionId} has ended`);
-    const limit =
-      result.reason === 'too-many-keys' ? `${runtime.maxStateKeys} keys (maxStateKeys)` : `${runtime.maxStateBytes} bytes (maxStateBytes)`;
-    throw new McpSessionError('ERR_MCP_SESSION_STATE_LIMIT', `state "${key}" not stored: the session would exceed ${limit}`);
-  }
-
-  async delete(key: string): Promise<boolean> {
-    checkKey(key);
-    return this.#runtime.store.deleteState(this.#sessionId, key);
-  }
-
-  async keys(): Promise<string[]> {
-    return this.#runtime.store.stateKeys(this.#sessionId, this.#runtime.clock.now());
-  }
-
-  async clear(): Promise<void> {
-    await this.#runtime.store.clearState(this.#sessionId);
-  }
+function sessionState(sessionId: string, runtime: SessionRuntime): SessionState {
+  const { store, clock, sealer } = runtime;
+  return {
+    async get<T extends JsonValue>(key: string): Promise<T | undefined> {
+      checkKey(key);
+      const stored = await store.getState(sessionId, key, clock.now());
+      if (stored === undefined) return undefined;
+      return JSON.parse(sealer === undefined ? stored : sealer.open(stored, `${sessionId}\n${key}`)) as T;
+    },
+    async set(key, value, options = {}) {
+      checkKey(key);
+      const json = JSON.stringify(value);
+      if (json === undefined) throw new McpSessionError('ERR_MCP_SESSION_STATE', `state "${key}": the value is not JSON`);
+      const stored = sealer === undefined ? json : sealer.seal(json, `${sessionId}\n${key}`);
+      const result = await store.setState(sessionId, key, stored, {
+        now: clock.now(),
+        ttlMs: options.ttlMs,
+        maxKeys: runtime.maxStateKeys,
+        maxBytes: runtime.maxStateBytes,
+      });
+      if (result.ok) return;
+      if (result.reason === 'no-session') throw new McpSessionError('ERR_MCP_SESSION_STATE', `session ${sessionId} has ended`);
+      const limit =
+        result.reason === 'too-many-keys' ? `${runtime.maxStateKeys} keys (maxStateKeys)` : `${runtime.maxStateBytes} bytes (maxStateBytes)`;
+      throw new McpSessionError('ERR_MCP_SESSION_STATE_LIMIT', `state "${key}" not stored: the session would exceed ${limit}`);
+    },
+    async delete(key) {
+      checkKey(key);
+      return store.deleteState(sessionId, key);
+    },
+    async keys() {
+      return store.stateKeys(sessionId, clock.now());
+    },
+    async clear() {
+      await store.clearState(sessionId);
+    },
+  };
 }
 
-/**
- * The handle of one session, as tools and hooks see it. One is made per live session and per
- * session created; its getters read the current record, and its state is made on first use.
- */
-class SessionHandle implements McpSession {
-  readonly id: string;
-  readonly onClose: (cleanup: () => void | Promise<void>) => () => void;
-  readonly #getRecord: () => SessionRecord;
-  readonly #runtime: SessionRuntime;
-  #state: SessionState | undefined;
-
-  constructor(sessionId: string, getRecord: () => SessionRecord, runtime: SessionRuntime) {
-    this.id = sessionId;
-    this.#getRecord = getRecord;
-    this.#runtime = runtime;
-    // An own function, so `const { onClose } = session` works as it reads.
-    this.onClose = (cleanup) => runtime.onClose(sessionId, cleanup);
-  }
-
-  get principal(): string | undefined {
-    return this.#getRecord().principal;
-  }
-  get protocolVersion(): string {
-    return this.#getRecord().protocolVersion;
-  }
-  get clientInfo(): ClientInfo | undefined {
-    return this.#getRecord().initialize.params.clientInfo as ClientInfo | undefined;
-  }
-  get clientCapabilities(): Record<string, unknown> | undefined {
-    return this.#getRecord().initialize.params.capabilities as Record<string, unknown> | undefined;
-  }
-  get createdAt(): number {
-    return this.#getRecord().createdAt;
-  }
-  get lastActiveAt(): number {
-    return this.#getRecord().lastActiveAt;
-  }
-  get requestCount(): number {
-    return this.#getRecord().requestCount;
-  }
-  get state(): SessionState {
-    this.#state ??= new StoredSessionState(this.id, this.#runtime);
-    return this.#state;
-  }
-}
-
-/** The handle of a session; `getRecord` returns its current record. */
+/** A session handle over a record, read live so it reflects later touches on this process. */
 export function sessionHandle(sessionId: string, getRecord: () => SessionRecord, runtime: SessionRuntime): McpSession {
-  return new SessionHandle(sessionId, getRecord, runtime);
+  // Most handles never touch their state: it is made on first use.
+  let state: SessionState | undefined;
+  return {
+    get id() {
+      return sessionId;
+    },
+    get principal() {
+      return getRecord().principal;
+    },
+    get protocolVersion() {
+      return getRecord().protocolVersion;
+    },
+    get clientInfo() {
+      return getRecord().initialize.params.clientInfo as ClientInfo | undefined;
+    },
+    get clientCapabilities() {
+      return getRecord().initialize.params.capabilities as Record<string, unknown> | undefined;
+    },
+    get createdAt() {
+      return getRecord().createdAt;
+    },
+    get lastActiveAt() {
+      return getRecord().lastActiveAt;
+    },
+    get requestCount() {
+      return getRecord().requestCount;
+    },
+    get state() {
+      state ??= sessionState(sessionId, runtime);
+      return state;
+    },
+    onClose: (cleanup) => runtime.onClose(sessionId, cleanup),
+  };
 }

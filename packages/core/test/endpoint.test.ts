@@ -3,7 +3,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { McpSessionError, createMcpSessionEndpoint, envName, resolveOptions, type McpSessionEndpoint } from '@x/mcp-session-core';
+import { McpSessionError, createMcpSessionEndpoint, envName, resolveOptions, type McpSession, type McpSessionEndpoint } from '@x/mcp-session-core';
 
 let server: Server | undefined;
 let endpoint: McpSessionEndpoint | undefined;
@@ -57,6 +57,34 @@ describe('createMcpSessionEndpoint on bare node:http', () => {
     });
     expect(response.status).toBe(200);
     expect(response.headers.get('mcp-session-id')).toMatch(/^[\x21-\x7e]{22,}$/);
+  });
+
+  it('hands out session handles that behave as plain read-only objects', async () => {
+    let created: McpSession | undefined;
+    const mcp = createMcpSessionEndpoint({ server: () => new McpServer({ name: 't', version: '1' }), onSessionCreated: (session) => void (created = session) });
+    endpoint = mcp;
+    const url = await listen((req, res) => void mcp.handleRequest(req, res));
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify(initialize),
+    });
+    expect(response.status).toBe(200);
+    const session = created!;
+    expect(session.id).toBe(response.headers.get('mcp-session-id'));
+    // Spread and JSON see the fields, as of a plain object.
+    expect({ ...session }).toMatchObject({ id: session.id, protocolVersion: '2025-11-25', clientInfo: { name: 't', version: '1' } });
+    expect(JSON.parse(JSON.stringify(session))).toMatchObject({ id: session.id, requestCount: 1 });
+    // Methods work taken off their object.
+    const { set, get } = session.state;
+    await set('k', { n: 1 });
+    expect(await get('k')).toEqual({ n: 1 });
+    const { onClose } = session;
+    expect(typeof onClose(() => undefined)).toBe('function');
+    // The id cannot be changed (ES modules are strict: assigning to a getter throws).
+    expect(() => {
+      (session as { id: string }).id = 'other';
+    }).toThrow(TypeError);
   });
 
   it('names a bad option and the reason at start-up', () => {
