@@ -180,6 +180,24 @@ function requestedVersion(params: Record<string, unknown>): string {
   return typeof params.protocolVersion === 'string' ? params.protocolVersion : DEFAULT_PROTOCOL_VERSION;
 }
 
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The shape the SDK's servers require of `initialize` params. Params that miss it are never answered
+ * from a kept result: a server is built and answers (with its error), as without `lazyServer`.
+ */
+function wellFormedInitialize(params: Record<string, unknown>): boolean {
+  const { protocolVersion, capabilities, clientInfo } = params;
+  return (
+    typeof protocolVersion === 'string' &&
+    isObject(capabilities) &&
+    isObject(clientInfo) &&
+    typeof clientInfo.name === 'string' &&
+    typeof clientInfo.version === 'string'
+  );
+}
+
 function headerValue(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
@@ -254,8 +272,8 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
   #sweeper: NodeJS.Timeout | undefined;
   #keepAlive: NodeJS.Timeout | undefined;
   #sweeping: Promise<void> | undefined;
-  /** `lazyServer`: the server's initialize result by requested protocol version. */
-  readonly #initializeResults = new Map<string, Record<string, unknown>>();
+  /** `lazyServer`: a server's initialize result (JSON, so no answer shares an object) by protocol version. */
+  readonly #initializeResults = new Map<string, string>();
   /** `lazyServer` on, and not turned off by servers that answered initialize differently. */
   #lazy: boolean;
   #outgoingSeq = 0;
@@ -443,7 +461,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
 
     // With lazyServer, a result the factory's servers gave before answers without building one; the
     // session's server is built by its first request that needs it (the rehydration path).
-    const template = this.#lazy ? this.#initializeResults.get(requested) : undefined;
+    const template = this.#lazy && wellFormedInitialize(params) ? this.#initializeResults.get(requested) : undefined;
     let live: LiveSession | undefined;
     let target: DispatchTarget;
     if (template === undefined) {
@@ -458,7 +476,10 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       target = {
         record,
         session: sessionHandle(record.id, () => record, this.#runtime),
-        transport: { receive: (message, _extra, sink) => void sink?.respond({ jsonrpc: '2.0', id: request.id, result: { ...template } }) },
+        transport: {
+          receive: (_message, _extra, sink) =>
+            void sink?.respond({ jsonrpc: '2.0', id: request.id, result: JSON.parse(template) as Record<string, unknown> }),
+        },
       };
     }
     const built = live;
@@ -523,9 +544,14 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     };
   }
 
+  /**
+   * Keeps a server's result, as it left the server (middleware sees it after), for the version the
+   * client asked for, when the server agreed to it: a made-up version takes no slot.
+   */
   #rememberInitialize(requested: string, result: Record<string, unknown>): void {
-    if (this.#initializeResults.has(requested) || this.#initializeResults.size >= MAX_INITIALIZE_TEMPLATES) return;
-    this.#initializeResults.set(requested, result);
+    if (result.protocolVersion !== requested || this.#initializeResults.has(requested)) return;
+    if (this.#initializeResults.size >= MAX_INITIALIZE_TEMPLATES) return;
+    this.#initializeResults.set(requested, JSON.stringify(result));
   }
 
   /**
@@ -534,7 +560,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
    */
   #checkInitialize(requested: string, result: Record<string, unknown>): void {
     const template = this.#initializeResults.get(requested);
-    if (!this.#lazy || template === undefined || JSON.stringify(template) === JSON.stringify(result)) return;
+    if (!this.#lazy || template === undefined || template === JSON.stringify(result)) return;
     this.#lazy = false;
     this.#initializeResults.clear();
     this.#log.warn(
@@ -899,6 +925,11 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     } catch (error) {
       await this.#dispose(live);
       throw new McpSessionError('ERR_MCP_SESSION_REHYDRATE', `session ${record.id} could not be rehydrated`, { cause: error });
+    }
+    if (this.#closed) {
+      // close() ran while this server was being built: it must not outlive the endpoint.
+      await this.#dispose(live);
+      throw new McpSessionError('ERR_MCP_SESSION_REHYDRATE', `session ${record.id}: the endpoint closed while its server was built`);
     }
     this.#lives.set(record.id, live);
     this.#metrics.sessionsRehydrated += 1;

@@ -86,9 +86,11 @@ export const mcpSessionOptionsSchema = z
     onMaxSessions: z.enum(['reject', 'evict-lru']).default('reject'),
     /**
      * Answer `initialize` without building the session's server: with the result a server of your
-     * factory gave for the same requested protocol version, the first time. The session's server is
-     * built by its first request that needs one. Only for factories whose servers answer `initialize`
-     * alike for every session (capabilities, server info, instructions). Default: false.
+     * factory gave for the same protocol version, the first time. The session's server is built by
+     * its first request that needs one (work it starts in `oninitialized` runs then). Only for
+     * factories whose servers answer `initialize` alike for every session (capabilities, server
+     * info, instructions): a kept result goes to every later client, so nothing per-session or
+     * per-principal may be in it. Default: false.
      */
     lazyServer: z.boolean().default(false),
     /** Drop a session's server from memory after this long unused; the next request rehydrates it. Default: never. */

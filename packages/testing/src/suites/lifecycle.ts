@@ -1,7 +1,7 @@
 import { McpServer as McpServerV2 } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { Logger, McpSession, McpSessionOptions, McpServerLike, SessionCloseReason } from '@x/mcp-session-core';
+import type { Logger, McpSession, McpSessionOptions, McpServerLike, MessageMiddleware, SessionCloseReason } from '@x/mcp-session-core';
 import { connectClient, type TestClient } from '../fixtures/clients.js';
 import { type SdkMajor, serverFactory } from '../fixtures/servers.js';
 import { ACCEPT_BOTH, openRawSession, postInSession } from '../raw.js';
@@ -238,6 +238,60 @@ export function lifecycleSuite(harness: AdapterHarness): void {
         await app.endpoint.sweep();
         await callEcho(app.url, id, 'rebuilt');
         expect(counts).toEqual({ built: 2, initialized: 2 });
+      });
+
+      /** A raw initialize with the given params: status, session id, body. */
+      async function initializeRaw2(url: string, params: Record<string, unknown>) {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: ACCEPT_BOTH },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params }),
+        });
+        const body = (await response.json()) as { result?: Record<string, unknown>; error?: { code: number } };
+        return { status: response.status, id: response.headers.get('mcp-session-id'), body };
+      }
+
+      it('lets the server answer initialize params it would refuse, and keeps no made-up version', async () => {
+        const { counts, server } = counting();
+        const { app } = await setUp({ lazyServer: true, server });
+        await initializeWith(app.url, '2025-11-25');
+        expect(counts.built).toBe(1);
+        // No clientInfo: the SDK's server refuses it, so no session may come of it.
+        const malformed = await initializeRaw2(app.url, { protocolVersion: '2025-11-25', capabilities: {} });
+        expect(malformed.id).toBeNull();
+        expect(malformed.body.error).toBeDefined();
+        expect(counts.built).toBe(2);
+        expect(await app.sessions.count()).toBe(1);
+        // A version the server does not speak is answered with its own: nothing is kept for it.
+        const params = { protocolVersion: '1999-01-01', capabilities: {}, clientInfo: { name: 'raw', version: '1' } };
+        const first = await initializeRaw2(app.url, params);
+        const second = await initializeRaw2(app.url, params);
+        expect(first.body.result?.protocolVersion).not.toBe('1999-01-01');
+        expect(second.body.result?.protocolVersion).toBe(first.body.result?.protocolVersion);
+        expect(counts.built).toBe(4);
+      });
+
+      it('answers each session with a copy no middleware edit of another session reaches', async () => {
+        const warnings: string[] = [];
+        const logger: Logger = { error: () => undefined, warn: (_fields, message) => void warnings.push(message), info: () => undefined, debug: () => undefined };
+        let seen = 0;
+        const tagFirst: MessageMiddleware = async (ctx, next) => {
+          const result = await next();
+          if (ctx.method === 'initialize' && seen++ === 0) {
+            (result.serverInfo as Record<string, unknown>).secret = `for ${ctx.session.id} only`;
+          }
+          return result;
+        };
+        const { counts, server } = counting();
+        const { app } = await setUp({ lazyServer: true, server, logger, middleware: [tagFirst] });
+        const a = await initializeWith(app.url, '2025-11-25');
+        expect(a.result.serverInfo).toMatchObject({ secret: `for ${a.id} only` });
+        const b = await initializeWith(app.url, '2025-11-25');
+        expect(b.result.serverInfo).not.toHaveProperty('secret');
+        await callEcho(app.url, b.id, 'built');
+        expect(counts.built).toBe(2);
+        // The kept result is the server's own, so B's server answers the same: no false alarm.
+        expect(warnings).toEqual([]);
       });
 
       it('turns itself off with a warning when the servers answer initialize differently per session', async () => {
