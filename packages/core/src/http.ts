@@ -37,7 +37,7 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<BodyR
     req.resume();
     return Promise.resolve(tooLarge(limit));
   }
-  if (req.complete && req.readableLength <= limit) {
+  if (req.complete && req.readableFlowing !== true && req.readableLength <= limit) {
     // The whole body is already buffered (it came with the headers): take it without listeners.
     const data = req.read() as Buffer | string | null;
     return Promise.resolve(parseBody(data === null ? '' : data.toString()));

@@ -38,10 +38,11 @@ export interface McpSessionMiddleware extends RequestHandler {
 export function mcpSession(options: McpSessionOptions): McpSessionMiddleware {
   const endpoint = createMcpSessionEndpoint(options);
   const middleware = function mcpSessionMiddleware(req: Request, res: Response, next: NextFunction): void {
-    // The path under the mount point, without the query (req.path parses the URL on every request).
+    // The path under the mount point, without the query; req.path parses the whole URL, which only an
+    // absolute-form target (`POST http://host/mcp`) needs.
     const url = req.url;
     const query = url.indexOf('?');
-    const path = query === -1 ? url : url.slice(0, query);
+    const path = !url.startsWith('/') ? req.path : query === -1 ? url : url.slice(0, query);
     if (path !== '/' && path !== '') {
       next();
       return;

@@ -1,8 +1,9 @@
-import type { Server } from 'node:http';
+import { type Server, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { mcpSession } from '@x/mcp-session-express';
-import { type AdapterHarness, onRedis, runAdapterSuite } from '@x/mcp-session-testing';
+import { describe, expect, it } from 'vitest';
+import { ACCEPT_BOTH, type AdapterHarness, createV2Server, onRedis, runAdapterSuite } from '@x/mcp-session-testing';
 
 /** An Express app on a real socket: the host's middleware, then a router with its routes and the endpoint. */
 const harness: AdapterHarness = {
@@ -64,3 +65,39 @@ const harness: AdapterHarness = {
 runAdapterSuite(harness);
 // The same suite with every store on Redis (REDIS_URL, else the local server, else one started here).
 runAdapterSuite(onRedis(harness));
+
+describe('express: request targets', () => {
+  it('serves an absolute-form request target (POST http://host/mcp)', async () => {
+    const app = await harness.start({ server: createV2Server });
+    try {
+      const url = new URL(app.url);
+      const body = JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+      });
+      const answer = await new Promise<{ status: number; sessionId: string | undefined }>((resolve, reject) => {
+        const req = request(
+          {
+            host: url.hostname,
+            port: url.port,
+            method: 'POST',
+            path: url.href,
+            headers: { 'content-type': 'application/json', accept: ACCEPT_BOTH, host: url.host },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, sessionId: res.headers['mcp-session-id'] as string | undefined }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+      expect(answer.status).toBe(200);
+      expect(answer.sessionId).toMatch(/^[\x21-\x7e]{22,}$/);
+    } finally {
+      await app.close();
+    }
+  });
+});
