@@ -291,7 +291,7 @@ export function renderReport(meta: Meta, cases: ThroughputCase[], heap: HeapResu
     '  garbage collection of 12 KiB of server per session, took most of the CPU, in our endpoint as in the',
     '  SDK’s. `lazyServer` answers `initialize` without a server. Then a session id from `randomBytes`',
     '  (one system call each, ~4%) and the closures of each session handle showed: ids now come from a',
-    '  pooled CSPRNG buffer and handles are a class.',
+    '  pooled CSPRNG buffer, and a handle makes its state object on first use.',
     '- `tools/call` through Fastify at concurrency 32: our code is ~6% of the server’s CPU. The rest is',
     '  the socket write (~30%, kernel), garbage collection (~15%; the heap sampler puts most of the',
     '  promoted bytes in the SDK’s per-request objects and zod), Node’s HTTP (~11%), and the SDK’s',
