@@ -22,8 +22,17 @@ export class SseWriter {
   #open = true;
   readonly #onClose: Array<() => void> = [];
 
-  constructor(res: ServerResponse, sessionId: string | undefined) {
+  /**
+   * @param coalesce Hold writes until the event loop's next turn, so a response answered at once goes
+   *   out as one write (headers, priming event, events, end) instead of one system call each. A
+   *   long-running request still gets its headers and priming event within that turn.
+   */
+  constructor(res: ServerResponse, sessionId: string | undefined, coalesce = false) {
     this.res = res;
+    if (coalesce) {
+      res.cork();
+      setImmediate(() => res.uncork());
+    }
     res.writeHead(200, sseHeaders(sessionId));
     res.flushHeaders();
     res.once('close', () => this.#closed());

@@ -181,7 +181,7 @@ export class PostStream implements RequestSink {
       this.#ctx.streamOpened(this);
       return;
     }
-    const sse = new SseWriter(this.#res, this.sessionHeader);
+    const sse = new SseWriter(this.#res, this.sessionHeader, true);
     this.#sse = sse;
     this.#ctx.track(sse);
     const store = this.#ctx.eventStore;
