@@ -475,7 +475,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     } else {
       target = {
         record,
-        session: sessionHandle(record.id, () => record, this.#runtime),
+        session: this.#viewOf(record),
         transport: {
           receive: (_message, _extra, sink) =>
             void sink?.respond({ jsonrpc: '2.0', id: request.id, result: JSON.parse(template) as Record<string, unknown> }),

@@ -29,6 +29,13 @@ const initialize = {
   params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
 };
 
+const postInitialize = (url: string) =>
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify(initialize),
+  });
+
 describe('createMcpSessionEndpoint on bare node:http', () => {
   it('answers 400 when something before it consumed the body without passing it on', async () => {
     const mcp = createMcpSessionEndpoint({ server: () => new McpServer({ name: 't', version: '1' }) });
@@ -37,11 +44,7 @@ describe('createMcpSessionEndpoint on bare node:http', () => {
       req.resume();
       req.once('end', () => void mcp.handleRequest(req, res));
     });
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify(initialize),
-    });
+    const response = await postInitialize(url);
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32700 }, id: null });
   });
@@ -50,11 +53,7 @@ describe('createMcpSessionEndpoint on bare node:http', () => {
     const mcp = createMcpSessionEndpoint({ server: () => new McpServer({ name: 't', version: '1' }) });
     endpoint = mcp;
     const url = await listen((req, res) => void mcp.handleRequest(req, res));
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify(initialize),
-    });
+    const response = await postInitialize(url);
     expect(response.status).toBe(200);
     expect(response.headers.get('mcp-session-id')).toMatch(/^[\x21-\x7e]{22,}$/);
   });
@@ -64,11 +63,7 @@ describe('createMcpSessionEndpoint on bare node:http', () => {
     const mcp = createMcpSessionEndpoint({ server: () => new McpServer({ name: 't', version: '1' }), onSessionCreated: (session) => void (created = session) });
     endpoint = mcp;
     const url = await listen((req, res) => void mcp.handleRequest(req, res));
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify(initialize),
-    });
+    const response = await postInitialize(url);
     expect(response.status).toBe(200);
     const session = created!;
     expect(session.id).toBe(response.headers.get('mcp-session-id'));

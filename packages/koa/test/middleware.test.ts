@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import Koa from 'koa';
 import { type McpSessionState, mcpSession } from '@x/mcp-session-koa';
-import { createV2Server } from '@x/mcp-session-testing';
+import { createV2Server, initializeParams, postInitialize } from '@x/mcp-session-testing';
 import { afterEach, describe, expect, it } from 'vitest';
 
 let stop: (() => Promise<void>) | undefined;
@@ -26,16 +26,7 @@ async function listen(app: Koa, close: () => Promise<void>): Promise<string> {
 const headers = { accept: 'application/json, text/event-stream', 'content-type': 'application/json' };
 
 async function initialize(url: string): Promise<string> {
-  const init = await fetch(url, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'koa', version: '1' } },
-    }),
-  });
+  const init = await postInitialize(url, initializeParams('2025-11-25', 'koa'));
   expect(init.status).toBe(200);
   await init.arrayBuffer();
   return init.headers.get('mcp-session-id')!;

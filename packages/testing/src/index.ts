@@ -39,5 +39,5 @@ export function runAdapterSuite(harness: AdapterHarness): void {
 export { type BackendTtl, type ConnectionControl, redisClusterForTests, redisForTests, runStoreSuite, startRedisServer, type StoreSet, type StoreSuiteCapabilities, type StoreSuiteConfig, type StoreSuiteTarget, type TestRedis, type TestRedisCluster } from './stores.js';
 export { startRoundRobinProxy, type RoundRobinProxy } from './proxy.js';
 export { deleteKeys, onRedis, redisStoresForTests, type SharedStores } from './redis-harness.js';
-export { ACCEPT_BOTH, openRawSession, postInSession } from './raw.js';
+export { ACCEPT_BOTH, initializeParams, openRawSession, postInitialize, postInSession } from './raw.js';
 export { CONFORMANCE_NODE_VERSION, CONFORMANCE_RELEASES, conformanceNode, conformanceNodePath, runConformance } from './conformance.js';

@@ -12,21 +12,26 @@ export function postInSession(url: string, sessionId: string, body: unknown, hea
   });
 }
 
+/** `initialize` params of a client with no capabilities. */
+export function initializeParams(protocolVersion = '2025-11-25', name = 'raw'): Record<string, unknown> {
+  return { protocolVersion, capabilities: {}, clientInfo: { name, version: '1' } };
+}
+
+/** POSTs `initialize` with plain HTTP; the response is the caller's to read. */
+export function postInitialize(url: string, params: Record<string, unknown> = initializeParams(), headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: ACCEPT_BOTH, ...headers },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params }),
+  });
+}
+
 /**
  * Opens a session with plain HTTP (initialize, then initialized) and returns its id. Unlike the SDK
  * clients it holds no GET stream open.
  */
 export async function openRawSession(url: string, headers: Record<string, string> = {}): Promise<string> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: ACCEPT_BOTH, ...headers },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-    }),
-  });
+  const response = await postInitialize(url, initializeParams(), headers);
   expect(response.status).toBe(200);
   await response.arrayBuffer();
   const sessionId = response.headers.get('mcp-session-id')!;

@@ -1,10 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { ResponseMode } from '@x/mcp-session-core';
 import { createConformanceServer } from '../../../../examples/conformance/fixtures.js';
-import { CONFORMANCE_RELEASES, runConformance } from '../conformance.js';
+import { CONFORMANCE_RELEASES, type ConformanceResult, runConformance } from '../conformance.js';
 import type { AdapterHarness } from '../harness.js';
 
 const MODES: ResponseMode[] = ['auto', 'sse'];
+
+/** A run with no failure, at least 40 checks passed, and a clean exit. */
+function expectClean(result: ConformanceResult): void {
+  expect(result.failures, result.output.slice(-4000)).toEqual([]);
+  expect(result.failed).toBe(0);
+  expect(result.passed).toBeGreaterThanOrEqual(40);
+  expect(result.exitCode).toBe(0);
+}
 
 /** Both releases of the official conformance suite, in `auto` and `sse` modes: 0 failures each. */
 export function conformanceSuite(harness: AdapterHarness): void {
@@ -12,11 +20,7 @@ export function conformanceSuite(harness: AdapterHarness): void {
     it.each(CONFORMANCE_RELEASES)('$label reports 0 failures', async (release) => {
       const app = await harness.start({ server: () => createConformanceServer(), responseMode, retryIntervalMs: 50 });
       try {
-        const result = await runConformance(release, app.url);
-        expect(result.failures, result.output.slice(-4000)).toEqual([]);
-        expect(result.failed).toBe(0);
-        expect(result.passed).toBeGreaterThanOrEqual(40);
-        expect(result.exitCode).toBe(0);
+        expectClean(await runConformance(release, app.url));
       } finally {
         await app.close();
       }
@@ -28,11 +32,7 @@ export function conformanceSuite(harness: AdapterHarness): void {
   it(`${CONFORMANCE_RELEASES[1].label} reports 0 failures with lazyServer`, async () => {
     const app = await harness.start({ server: () => createConformanceServer(), lazyServer: true, retryIntervalMs: 50 });
     try {
-      const result = await runConformance(CONFORMANCE_RELEASES[1], app.url);
-      expect(result.failures, result.output.slice(-4000)).toEqual([]);
-      expect(result.failed).toBe(0);
-      expect(result.passed).toBeGreaterThanOrEqual(40);
-      expect(result.exitCode).toBe(0);
+      expectClean(await runConformance(CONFORMANCE_RELEASES[1], app.url));
       // Sessions past the first were answered without a server, and built on first use.
       const metrics = await app.endpoint.metrics();
       expect(metrics.sessionsCreated).toBeGreaterThan(1);

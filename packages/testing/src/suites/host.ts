@@ -8,8 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type ClientOptions, connectClient, type TestClient } from '../fixtures/clients.js';
 import { type SdkMajor, serverFactory } from '../fixtures/servers.js';
 import type { AdapterHarness, HostOptions, RunningApp } from '../harness.js';
+import { ACCEPT_BOTH as ACCEPT, initializeParams, postInitialize } from '../raw.js';
 
-const ACCEPT = 'application/json, text/event-stream';
 const LATEST = '2025-11-25';
 
 const bearerAuth: HostOptions['auth'] = (req): AuthInfo | undefined => {
@@ -135,16 +135,7 @@ export function hostSuite(harness: AdapterHarness): void {
 
       it('takes notifications, client responses and 2025-03-26 batches in raw HTTP', async () => {
         const app = await start({}, host);
-        const res = await fetch(app.url, {
-          method: 'POST',
-          headers: { accept: ACCEPT, 'content-type': 'application/json; charset=utf-8' },
-          body: JSON.stringify({
-            jsonrpc: '2.0',
-            id: 1,
-            method: 'initialize',
-            params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-          }),
-        });
+        const res = await postInitialize(app.url, initializeParams('2025-03-26'), { 'content-type': 'application/json; charset=utf-8' });
         expect(res.status).toBe(200);
         await res.arrayBuffer();
         const sessionId = res.headers.get('mcp-session-id')!;

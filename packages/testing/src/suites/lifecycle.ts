@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Logger, McpSession, McpSessionOptions, McpServerLike, MessageMiddleware, SessionCloseReason } from '@x/mcp-session-core';
 import { connectClient, type TestClient } from '../fixtures/clients.js';
 import { type SdkMajor, serverFactory } from '../fixtures/servers.js';
-import { ACCEPT_BOTH, openRawSession, postInSession } from '../raw.js';
+import { initializeParams, openRawSession, postInitialize, postInSession } from '../raw.js';
 import { type AdapterHarness, ManualClock, type RunningApp } from '../harness.js';
 
 interface Recorded {
@@ -172,18 +172,9 @@ export function lifecycleSuite(harness: AdapterHarness): void {
         return { counts, server };
       }
 
-      /** A raw `initialize`: the session id and the result the client was told. */
+      /** A raw `initialize` and `initialized`: the session id and the result the client was told. */
       async function initializeWith(url: string, protocolVersion: string): Promise<{ id: string; result: Record<string, unknown> }> {
-        const response = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', accept: ACCEPT_BOTH },
-          body: JSON.stringify({
-            jsonrpc: '2.0',
-            id: 1,
-            method: 'initialize',
-            params: { protocolVersion, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-          }),
-        });
+        const response = await postInitialize(url, initializeParams(protocolVersion));
         expect(response.status).toBe(200);
         const body = (await response.json()) as { result: Record<string, unknown> };
         const id = response.headers.get('mcp-session-id')!;
@@ -240,15 +231,11 @@ export function lifecycleSuite(harness: AdapterHarness): void {
         expect(counts).toEqual({ built: 2, initialized: 2 });
       });
 
-      /** A raw initialize with the given params: status, session id, body. */
-      async function initializeRaw2(url: string, params: Record<string, unknown>) {
-        const response = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', accept: ACCEPT_BOTH },
-          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params }),
-        });
+      /** A raw initialize with the given params: the session id (null when none) and the body. */
+      async function initializeRefusable(url: string, params: Record<string, unknown>) {
+        const response = await postInitialize(url, params);
         const body = (await response.json()) as { result?: Record<string, unknown>; error?: { code: number } };
-        return { status: response.status, id: response.headers.get('mcp-session-id'), body };
+        return { id: response.headers.get('mcp-session-id'), body };
       }
 
       it('lets the server answer initialize params it would refuse, and keeps no made-up version', async () => {
@@ -257,15 +244,15 @@ export function lifecycleSuite(harness: AdapterHarness): void {
         await initializeWith(app.url, '2025-11-25');
         expect(counts.built).toBe(1);
         // No clientInfo: the SDK's server refuses it, so no session may come of it.
-        const malformed = await initializeRaw2(app.url, { protocolVersion: '2025-11-25', capabilities: {} });
+        const malformed = await initializeRefusable(app.url, { protocolVersion: '2025-11-25', capabilities: {} });
         expect(malformed.id).toBeNull();
         expect(malformed.body.error).toBeDefined();
         expect(counts.built).toBe(2);
         expect(await app.sessions.count()).toBe(1);
         // A version the server does not speak is answered with its own: nothing is kept for it.
-        const params = { protocolVersion: '1999-01-01', capabilities: {}, clientInfo: { name: 'raw', version: '1' } };
-        const first = await initializeRaw2(app.url, params);
-        const second = await initializeRaw2(app.url, params);
+        const params = initializeParams('1999-01-01');
+        const first = await initializeRefusable(app.url, params);
+        const second = await initializeRefusable(app.url, params);
         expect(first.body.result?.protocolVersion).not.toBe('1999-01-01');
         expect(second.body.result?.protocolVersion).toBe(first.body.result?.protocolVersion);
         expect(counts.built).toBe(4);
