@@ -68,4 +68,7 @@ export interface CommandMessage {
   cmd: CommandName;
 }
 
-export type ChildMessage = { type: 'ready'; port: number } | { type: 'reply'; id: number; value: Commands[CommandName] } | { type: 'error'; id: number; message: string };
+export type ChildMessage =
+  | { type: 'ready'; port: number }
+  | { type: 'reply'; id: number; value: Commands[CommandName] }
+  | { type: 'error'; id: number; message: string };

@@ -76,15 +76,38 @@ function throughputTable(entry: ThroughputCase): string {
       `${int(Math.min(...ops))}–${int(Math.max(...ops))}`,
       ratio(median(ops), base),
       ratio(median(ops), baseJson),
-      fixed(med(target, (s) => s.cpuUsPerOp), 0),
-      ratio(med(target, (s) => s.cpuUsPerOp), baseCpu),
-      fixed(med(target, (s) => s.p50Ms), 2),
-      fixed(med(target, (s) => s.p99Ms), 2),
+      fixed(
+        med(target, (s) => s.cpuUsPerOp),
+        0,
+      ),
+      ratio(
+        med(target, (s) => s.cpuUsPerOp),
+        baseCpu,
+      ),
+      fixed(
+        med(target, (s) => s.p50Ms),
+        2,
+      ),
+      fixed(
+        med(target, (s) => s.p99Ms),
+        2,
+      ),
       String(errors),
     ];
   });
   return table(
-    ['target', 'ops/s (median)', 'min–max', '× SDK v2 sse', '× SDK v2 json', 'server CPU µs/op', 'CPU × SDK v2 sse', 'p50 ms', 'p99 ms', 'errors'],
+    [
+      'target',
+      'ops/s (median)',
+      'min–max',
+      '× SDK v2 sse',
+      '× SDK v2 json',
+      'server CPU µs/op',
+      'CPU × SDK v2 sse',
+      'p50 ms',
+      'p99 ms',
+      'errors',
+    ],
     rows,
   );
 }
@@ -231,7 +254,11 @@ function goals(cases: GoalCases, heap: HeapResult[]): Goal[] {
 }
 
 export function renderReport(meta: Meta, cases: ThroughputCase[], heap: HeapResult[], named?: GoalCases): string {
-  const kv = (pairs: Array<[string, string]>) => table(['', ''], pairs.map(([k, v]) => [k, v]));
+  const kv = (pairs: Array<[string, string]>) =>
+    table(
+      ['', ''],
+      pairs.map(([k, v]) => [k, v]),
+    );
   const out = [
     '# Benchmark results',
     '',
@@ -247,7 +274,10 @@ export function renderReport(meta: Meta, cases: ThroughputCase[], heap: HeapResu
     '',
     '## Benchmark targets',
     '',
-    table(['target', 'what'], Object.entries(TARGETS).map(([name, what]) => [`\`${name}\``, what])),
+    table(
+      ['target', 'what'],
+      Object.entries(TARGETS).map(([name, what]) => [`\`${name}\``, what]),
+    ),
     '',
     'All are Express 5 apps on 127.0.0.1 (`ours-fastify` and `ours-fastify-lazy`: Fastify 5, `ours-koa`:',
     'Koa 3), each in its own child process, with the same `McpServer` factory (one `echo` tool). The',
@@ -316,7 +346,10 @@ export function renderReport(meta: Meta, cases: ThroughputCase[], heap: HeapResu
       'transport, `sdk-v2-sse`; the `sdk-v2-json` ratio is given too). Ops/s on this 2-core machine',
       'is noisy (see min–max); server CPU per call is the steadier figure.',
       '',
-      table(['target', 'verdict', 'numbers'], goals(named, heap).map((goal) => [goal.label, verdict(goal.met), goal.detail])),
+      table(
+        ['target', 'verdict', 'numbers'],
+        goals(named, heap).map((goal) => [goal.label, verdict(goal.met), goal.detail]),
+      ),
     );
   }
   return `${out.join('\n')}\n`;

@@ -202,7 +202,10 @@ async function throughputRound(target: TargetName, round: number): Promise<void>
     const origin = await child.origin();
     const notes: string[] = [];
     if (settings.cases.has('tools') && !CREATION_ONLY.has(target)) {
-      for (const [concurrency, entry] of [[1, cases.tools1], [32, cases.tools32]] as const) {
+      for (const [concurrency, entry] of [
+        [1, cases.tools1],
+        [32, cases.tools32],
+      ] as const) {
         const sample = await withPool(origin, concurrency, async (pool) => {
           const session = await openSession(pool);
           let id = 0;
@@ -290,7 +293,9 @@ async function profile(target: TargetName, which: 'tools' | 'init'): Promise<voi
       const run = await runFor(32, { durationMs: positive('profile-ms', args['profile-ms']), maxOps: MAX_OPS }, op);
       const { profile: recorded } = await child.call('profileStop');
       const rate = (run.ops / run.elapsedMs) * 1000;
-      console.log(`${target}: ${run.ops} × ${which} in ${(run.elapsedMs / 1000).toFixed(1)} s (${rate.toFixed(0)}/s), ${run.errors} errors`);
+      console.log(
+        `${target}: ${run.ops} × ${which} in ${(run.elapsedMs / 1000).toFixed(1)} s (${rate.toFixed(0)}/s), ${run.errors} errors`,
+      );
       return recorded;
     });
   } finally {
@@ -385,9 +390,7 @@ async function main(): Promise<void> {
       'ioredis',
       'zod',
       'undici',
-    ].map(
-      (pkg): [string, string] => [pkg, versionOf(pkg)],
-    ),
+    ].map((pkg): [string, string] => [pkg, versionOf(pkg)]),
     settings: [
       ['rounds', String(settings.rounds)],
       ['warm-up / measured window', `${settings.warmupMs} ms / ${settings.measureMs} ms per target, case and round`],

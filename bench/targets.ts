@@ -260,7 +260,10 @@ async function start(name: TargetName): Promise<Started> {
     const fastify = Fastify();
     await fastify.register(mcpSessionPlugin, { path: '/mcp', ...oursOptions(name, undefined) });
     await fastify.listen({ port: 0, host: '127.0.0.1' });
-    const target = oursTarget({ sessions: fastify.mcpSessions, endpoint: fastify.mcpSessionEndpoint, close: () => fastify.mcpSessionEndpoint.close() }, undefined);
+    const target = oursTarget(
+      { sessions: fastify.mcpSessions, endpoint: fastify.mcpSessionEndpoint, close: () => fastify.mcpSessionEndpoint.close() },
+      undefined,
+    );
     // fastify.close() closes the endpoint first (its preClose hook), then the server.
     const close = async () => {
       fastify.server.closeAllConnections();

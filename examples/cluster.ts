@@ -15,7 +15,13 @@ const root = new URL('..', import.meta.url).pathname;
 function startNode(index: number): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@x/source', 'examples/demo/server.ts'], {
     cwd: root,
-    env: { ...process.env, PORT: '0', REDIS_URL: redisUrl, MCP_SESSION_ENCRYPTION_KEYS: encryptionKeys, MCP_SESSION_NODE_ID: `node${index}` },
+    env: {
+      ...process.env,
+      PORT: '0',
+      REDIS_URL: redisUrl,
+      MCP_SESSION_ENCRYPTION_KEYS: encryptionKeys,
+      MCP_SESSION_NODE_ID: `node${index}`,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
@@ -36,17 +42,21 @@ const port = Number(process.env.PORT ?? 3000);
 const { createServer, request } = await import('node:http');
 const front = createServer((req, res) => {
   const target = new URL(proxy.url);
-  const upstream = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-    res.writeHead(answer.statusCode ?? 502, answer.headers);
-    answer.pipe(res);
-  });
+  const upstream = request(
+    { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+    (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    },
+  );
   upstream.on('error', () => res.destroy());
   res.on('close', () => upstream.destroy());
   req.pipe(upstream);
 });
 front.listen(port, '127.0.0.1', () => {
   console.log(`${nodes} demo processes on Redis (${redisUrl}) behind round robin on http://127.0.0.1:${port}/mcp`);
-  for (const [index, node] of started.entries()) console.log(`  node${index}: ${node.url} (metrics: ${node.url.replace(/\/mcp$/, '/metrics')})`);
+  for (const [index, node] of started.entries())
+    console.log(`  node${index}: ${node.url} (metrics: ${node.url.replace(/\/mcp$/, '/metrics')})`);
 });
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

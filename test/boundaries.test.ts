@@ -41,7 +41,8 @@ describe('package boundaries', () => {
     expect(files.length).toBeGreaterThan(0);
     for (const file of files) {
       for (const { specifier } of imports(file)) {
-        const allowed = specifier === '@x/mcp-session-core' || framework.includes(specifier) || isBuiltin(specifier) || specifier.startsWith('./');
+        const allowed =
+          specifier === '@x/mcp-session-core' || framework.includes(specifier) || isBuiltin(specifier) || specifier.startsWith('./');
         expect(allowed, `${file} imports ${specifier}`).toBe(true);
       }
     }
@@ -52,7 +53,8 @@ describe('package boundaries', () => {
     expect(files.length).toBeGreaterThan(5);
     for (const file of files) {
       for (const { specifier, typeOnly } of imports(file)) {
-        const allowed = isBuiltin(specifier) || specifier.startsWith('./') || specifier.startsWith('../') || ['zod', 'lru-cache'].includes(specifier);
+        const allowed =
+          isBuiltin(specifier) || specifier.startsWith('./') || specifier.startsWith('../') || ['zod', 'lru-cache'].includes(specifier);
         expect(allowed || typeOnly, `${file} imports ${specifier}`).toBe(true);
       }
     }

@@ -60,7 +60,10 @@ async function connect(url: string, token?: string): Promise<Connected> {
     logs.push(text);
     waiting.shift()?.(text);
   });
-  const transport = new StreamableHTTPClientTransport(new URL(url), token === undefined ? {} : { requestInit: { headers: { authorization: `Bearer ${token}` } } });
+  const transport = new StreamableHTTPClientTransport(
+    new URL(url),
+    token === undefined ? {} : { requestInit: { headers: { authorization: `Bearer ${token}` } } },
+  );
   await client.connect(transport);
   clients.push(client);
   return {
@@ -117,16 +120,24 @@ describe('the demo server', () => {
   it('secure_login, secure_operation and logout; the admin scope is required with a token', async () => {
     const { url } = await startDemo();
     const anonymous = await connect(url);
-    expect(await anonymous.call('secure_operation', { action: 'deploy' })).toEqual({ text: 'refused: log in with secure_login first', isError: true });
+    expect(await anonymous.call('secure_operation', { action: 'deploy' })).toEqual({
+      text: 'refused: log in with secure_login first',
+      isError: true,
+    });
     expect((await anonymous.call('secure_login', { username: 'admin', password: 'wrong' })).isError).toBe(true);
-    expect((await anonymous.call('secure_login', { username: 'admin', password: 'admin-password' })).text).toBe('logged in as admin (admin)');
+    expect((await anonymous.call('secure_login', { username: 'admin', password: 'admin-password' })).text).toBe(
+      'logged in as admin (admin)',
+    );
     expect((await anonymous.call('secure_operation', { action: 'deploy' })).text).toBe('deploy done by admin');
     expect((await anonymous.call('logout')).text).toBe('logged out');
     expect((await anonymous.call('secure_operation', { action: 'deploy' })).isError).toBe(true);
 
     const reader = await connect(url, 'carol:read');
     await reader.call('secure_login', { username: 'demo', password: 'demo-password' });
-    expect(await reader.call('secure_operation', { action: 'deploy' })).toEqual({ text: 'refused: the token lacks the admin scope', isError: true });
+    expect(await reader.call('secure_operation', { action: 'deploy' })).toEqual({
+      text: 'refused: the token lacks the admin scope',
+      isError: true,
+    });
     const admin = await connect(url, 'dave:read,admin');
     await admin.call('secure_login', { username: 'demo', password: 'demo-password' });
     expect((await admin.call('secure_operation', { action: 'deploy' })).text).toBe('deploy done by demo');

@@ -12,8 +12,12 @@ export default function setup(): void {
   if (Number(process.versions.node.split('.')[0]) >= 22) return;
   const { binary, prefix, pkg } = conformanceNodePath();
   if (existsSync(binary)) return;
-  execFileSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', `${pkg}@${CONFORMANCE_NODE_VERSION}`], {
-    stdio: 'inherit',
-  });
+  execFileSync(
+    'npm',
+    ['install', '--prefix', prefix, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', `${pkg}@${CONFORMANCE_NODE_VERSION}`],
+    {
+      stdio: 'inherit',
+    },
+  );
   if (!existsSync(binary)) throw new Error(`installing ${pkg}@${CONFORMANCE_NODE_VERSION} did not provide ${binary}`);
 }

@@ -5,7 +5,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { type RoundRobinProxy, deleteKeys, redisForTests, startRedisServer, startRoundRobinProxy, type TestRedis } from '@x/mcp-session-testing';
+import {
+  type RoundRobinProxy,
+  deleteKeys,
+  redisForTests,
+  startRedisServer,
+  startRoundRobinProxy,
+  type TestRedis,
+} from '@x/mcp-session-testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -117,7 +124,10 @@ async function connect(url: string): Promise<Session> {
 }
 
 /** Resolves once the proxy has forwarded a request matching `test`. */
-async function proxied(proxy: RoundRobinProxy, test: (entry: RoundRobinProxy['log'][number]) => boolean): Promise<RoundRobinProxy['log'][number]> {
+async function proxied(
+  proxy: RoundRobinProxy,
+  test: (entry: RoundRobinProxy['log'][number]) => boolean,
+): Promise<RoundRobinProxy['log'][number]> {
   for (let turn = 0; turn < 20_000; turn += 1) {
     const entry = proxy.log.find(test);
     if (entry !== undefined) return entry;
@@ -188,7 +198,9 @@ describe('three demo processes on Redis behind a round-robin proxy', () => {
       sessions.push(session);
     }
     const holders = new Set(
-      sessions.map((session) => cluster.proxy.log.find((entry) => entry.method === 'GET' && entry.sessionId === session.sessionId)!.backend),
+      sessions.map(
+        (session) => cluster.proxy.log.find((entry) => entry.method === 'GET' && entry.sessionId === session.sessionId)!.backend,
+      ),
     );
     expect(holders.size).toBeGreaterThan(1);
     const [sender, ...others] = sessions;
@@ -278,8 +290,17 @@ describe('Redis stopped and started again', () => {
       const post = () =>
         fetch(demo.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': session.sessionId },
-          body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'get_session_data', arguments: { key: 'k' } } }),
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            'mcp-session-id': session.sessionId,
+          },
+          body: JSON.stringify({
+            jsonrpc: '2.0',
+            id: 7,
+            method: 'tools/call',
+            params: { name: 'get_session_data', arguments: { key: 'k' } },
+          }),
         });
       const down = await post();
       expect(down.status).toBe(503);

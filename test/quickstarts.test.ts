@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connectClient } from '@x/mcp-session-testing';
+import type * as ExpressQuickstartModule from '../examples/quickstart/express.js';
+
+type ExpressQuickstart = typeof ExpressQuickstartModule;
 import { describe, expect, it } from 'vitest';
 
 /** The README's quick starts are these files: each runs here, and the README must quote it exactly. */
@@ -29,7 +32,7 @@ describe('README quick starts', () => {
   });
 
   it.each(['express', 'koa'])('the %s quick start serves a session', async (name) => {
-    const { httpServer, mcp } = (await import(`../examples/quickstart/${name}.ts`)) as typeof import('../examples/quickstart/express.js');
+    const { httpServer, mcp } = (await import(`../examples/quickstart/${name}.ts`)) as ExpressQuickstart;
     const client = await connectClient('v2', `http://127.0.0.1:${await address(httpServer)}/mcp`);
     expect(await client.callTool('echo', { text: 'hi' })).toBe(`hi (session ${client.sessionId})`);
     await client.close();

@@ -28,8 +28,7 @@ import type {
 import * as z from 'zod';
 
 /** 1x1 red PNG pixel. */
-const TEST_IMAGE_BASE64 =
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
+const TEST_IMAGE_BASE64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
 
 /** Minimal (empty) 8 kHz mono 16-bit PCM WAV file. */
 const TEST_AUDIO_BASE64 = 'UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAAAA=';
@@ -61,11 +60,7 @@ function describeElicitResult(result: ElicitResult): string {
 }
 
 /** Sends an `elicitation/create` request and renders the outcome as tool text. */
-async function elicitAndDescribe(
-  ctx: ServerContext,
-  params: ElicitRequestFormParams,
-  prefix: string,
-): Promise<CallToolResult> {
+async function elicitAndDescribe(ctx: ServerContext, params: ElicitRequestFormParams, prefix: string): Promise<CallToolResult> {
   try {
     // relatedRequestId keeps the request on this tools/call's POST stream; without it the SDK
     // routes it to the standalone GET stream and drops it if that stream is not open yet.
@@ -109,36 +104,28 @@ function registerTools(server: McpServer): void {
   );
 
   // tools-call-image
-  server.registerTool(
-    'test_image_content',
-    { description: 'Returns an image content block (1x1 PNG)' },
-    (): CallToolResult => ({ content: [{ type: 'image', data: TEST_IMAGE_BASE64, mimeType: 'image/png' }] }),
-  );
+  server.registerTool('test_image_content', { description: 'Returns an image content block (1x1 PNG)' }, (): CallToolResult => ({
+    content: [{ type: 'image', data: TEST_IMAGE_BASE64, mimeType: 'image/png' }],
+  }));
 
   // tools-call-audio (mimeType must be exactly audio/wav)
-  server.registerTool(
-    'test_audio_content',
-    { description: 'Returns an audio content block (WAV)' },
-    (): CallToolResult => ({ content: [{ type: 'audio', data: TEST_AUDIO_BASE64, mimeType: 'audio/wav' }] }),
-  );
+  server.registerTool('test_audio_content', { description: 'Returns an audio content block (WAV)' }, (): CallToolResult => ({
+    content: [{ type: 'audio', data: TEST_AUDIO_BASE64, mimeType: 'audio/wav' }],
+  }));
 
   // tools-call-embedded-resource
-  server.registerTool(
-    'test_embedded_resource',
-    { description: 'Returns an embedded text resource' },
-    (): CallToolResult => ({
-      content: [
-        {
-          type: 'resource',
-          resource: {
-            uri: 'test://embedded-resource',
-            mimeType: 'text/plain',
-            text: 'This is an embedded resource content.',
-          },
+  server.registerTool('test_embedded_resource', { description: 'Returns an embedded text resource' }, (): CallToolResult => ({
+    content: [
+      {
+        type: 'resource',
+        resource: {
+          uri: 'test://embedded-resource',
+          mimeType: 'text/plain',
+          text: 'This is an embedded resource content.',
         },
-      ],
-    }),
-  );
+      },
+    ],
+  }));
 
   // tools-call-mixed-content
   server.registerTool(
@@ -416,9 +403,7 @@ function registerResources(server: McpServer): ReadonlySet<string> {
     'test://static-text',
     { title: 'Static Text Resource', description: 'A static text resource', mimeType: 'text/plain' },
     (): ReadResourceResult => ({
-      contents: [
-        { uri: 'test://static-text', mimeType: 'text/plain', text: 'This is the content of the static text resource.' },
-      ],
+      contents: [{ uri: 'test://static-text', mimeType: 'text/plain', text: 'This is the content of the static text resource.' }],
     }),
   );
 
@@ -550,9 +535,7 @@ function registerPrompts(server: McpServer): void {
       }),
     },
     ({ arg1, arg2 }): GetPromptResult => ({
-      messages: [
-        { role: 'user', content: { type: 'text', text: `Prompt with arguments: arg1='${arg1}', arg2='${arg2}'` } },
-      ],
+      messages: [{ role: 'user', content: { type: 'text', text: `Prompt with arguments: arg1='${arg1}', arg2='${arg2}'` } }],
     }),
   );
 

@@ -23,10 +23,7 @@ const redis =
   process.env.REDIS_URL === undefined
     ? undefined
     : createRedisStores({ client: process.env.REDIS_URL, prefix: process.env.MCP_SESSION_REDIS_PREFIX });
-const stores =
-  redis === undefined
-    ? {}
-    : { ...redis };
+const stores = redis === undefined ? {} : { ...redis };
 const app = await startConformanceApp(adapter, Number(process.env.PORT ?? 3000), { responseMode, ...stores });
 console.log(`conformance server (${adapter}, ${responseMode}, ${redis === undefined ? 'memory' : 'redis'} stores) on ${app.url}`);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -14,8 +14,13 @@ export function createDemoApp(
 ): { app: express.Express; mcp: McpSessionMiddleware; config: DemoConfig } {
   // Without MCP_SESSION_ENCRYPTION_KEYS the demo seals state with a key that lives as long as the
   // process: fine for one process; several processes must share a key through the variable.
-  const encryptionKeys = process.env.MCP_SESSION_ENCRYPTION_KEYS === undefined ? [{ id: 'demo', key: randomBytes(32).toString('base64') }] : undefined;
-  const settings = resolveOptions({ server: () => undefined as never, ...options, ...(encryptionKeys === undefined ? {} : { encryptionKeys }) });
+  const encryptionKeys =
+    process.env.MCP_SESSION_ENCRYPTION_KEYS === undefined ? [{ id: 'demo', key: randomBytes(32).toString('base64') }] : undefined;
+  const settings = resolveOptions({
+    server: () => undefined as never,
+    ...options,
+    ...(encryptionKeys === undefined ? {} : { encryptionKeys }),
+  });
   const config: DemoConfig = {
     responseMode: settings.responseMode,
     idleTimeoutMs: settings.idleTimeoutMs,

@@ -78,12 +78,19 @@ export function createDemoServer(session: McpSession, sessions?: () => SessionDi
   });
   server.registerTool(
     'broadcast_to_sessions',
-    { description: 'Sends a message to every other joined session (as a logging notification).', inputSchema: z.object({ message: z.string() }) },
+    {
+      description: 'Sends a message to every other joined session (as a logging notification).',
+      inputSchema: z.object({ message: z.string() }),
+    },
     async ({ message }) => {
       if ((await session.state.get(JOINED)) !== true) return { ...text('join_coordination first'), isError: true };
       if (sessions === undefined) return { ...text('no session directory in this server'), isError: true };
       await sessions().broadcast(
-        { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', logger: 'coordination', data: `${session.id.slice(0, 8)}: ${message}` } },
+        {
+          jsonrpc: '2.0',
+          method: 'notifications/message',
+          params: { level: 'info', logger: 'coordination', data: `${session.id.slice(0, 8)}: ${message}` },
+        },
         { hasStateKey: JOINED, excludeSessionIds: [session.id] },
       );
       return text('broadcast sent');
@@ -92,7 +99,10 @@ export function createDemoServer(session: McpSession, sessions?: () => SessionDi
 
   server.registerTool(
     'secure_login',
-    { description: 'Logs this session in (demo accounts: admin, demo).', inputSchema: z.object({ username: z.string(), password: z.string() }) },
+    {
+      description: 'Logs this session in (demo accounts: admin, demo).',
+      inputSchema: z.object({ username: z.string(), password: z.string() }),
+    },
     async ({ username, password }) => {
       const user = DEMO_USERS[username];
       if (user === undefined || user.password !== password) return { ...text('invalid credentials'), isError: true };
@@ -102,16 +112,22 @@ export function createDemoServer(session: McpSession, sessions?: () => SessionDi
   );
   server.registerTool(
     'secure_operation',
-    { description: 'Runs a privileged action: needs secure_login, and the admin scope when the request carries a token.', inputSchema: z.object({ action: z.string() }) },
+    {
+      description: 'Runs a privileged action: needs secure_login, and the admin scope when the request carries a token.',
+      inputSchema: z.object({ action: z.string() }),
+    },
     async ({ action }, ctx) => {
       const login = await session.state.get<{ username: string; role: string }>(LOGIN);
       if (login === undefined) return { ...text('refused: log in with secure_login first'), isError: true };
       const auth = ctx.http?.authInfo;
-      if (auth !== undefined && !auth.scopes.includes('admin')) return { ...text('refused: the token lacks the admin scope'), isError: true };
+      if (auth !== undefined && !auth.scopes.includes('admin'))
+        return { ...text('refused: the token lacks the admin scope'), isError: true };
       return text(`${action} done by ${login.username}`);
     },
   );
-  server.registerTool('logout', { description: 'Logs this session out.' }, async () => text((await session.state.delete(LOGIN)) ? 'logged out' : 'not logged in'));
+  server.registerTool('logout', { description: 'Logs this session out.' }, async () =>
+    text((await session.state.delete(LOGIN)) ? 'logged out' : 'not logged in'),
+  );
 
   server.registerTool(
     'store_sensitive_data',
@@ -131,13 +147,21 @@ export function createDemoServer(session: McpSession, sessions?: () => SessionDi
     text(JSON.stringify(config ?? {}, null, 2)),
   );
 
-  server.registerResource('server-info', 'demo://server-info', { description: 'Served through the response cache.', mimeType: 'application/json' }, async (uri) => ({
-    contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ generatedAt: new Date().toISOString(), config }) }],
-  }));
+  server.registerResource(
+    'server-info',
+    'demo://server-info',
+    { description: 'Served through the response cache.', mimeType: 'application/json' },
+    async (uri) => ({
+      contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ generatedAt: new Date().toISOString(), config }) }],
+    }),
+  );
 
   server.registerTool(
     'countdown',
-    { description: 'Counts down, reporting progress and logging each step.', inputSchema: z.object({ from: z.number().int().min(1).max(100) }) },
+    {
+      description: 'Counts down, reporting progress and logging each step.',
+      inputSchema: z.object({ from: z.number().int().min(1).max(100) }),
+    },
     async ({ from }, ctx) => {
       const progressToken = ctx.mcpReq._meta?.progressToken;
       for (let step = from; step > 0; step -= 1) {
@@ -164,7 +188,10 @@ export function createDemoServer(session: McpSession, sessions?: () => SessionDi
 
   server.registerTool(
     'notify_session',
-    { description: "Sends a logging notification on this session's GET stream, unrelated to any request.", inputSchema: z.object({ message: z.string() }) },
+    {
+      description: "Sends a logging notification on this session's GET stream, unrelated to any request.",
+      inputSchema: z.object({ message: z.string() }),
+    },
     async ({ message }) => {
       await server.sendLoggingMessage({ level: 'info', logger: 'notify', data: message });
       return text('sent');
@@ -181,7 +208,10 @@ export function createDemoServer(session: McpSession, sessions?: () => SessionDi
       const progressToken = ctx.mcpReq._meta?.progressToken;
       for (let step = 1; step <= steps; step += 1) {
         await new Promise((resolve) => setTimeout(resolve, intervalMs));
-        await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: progressToken ?? 'none', progress: step, total: steps } });
+        await ctx.mcpReq.notify({
+          method: 'notifications/progress',
+          params: { progressToken: progressToken ?? 'none', progress: step, total: steps },
+        });
       }
       return text(`done after ${steps} steps`);
     },

@@ -74,9 +74,13 @@ export class StateSealer {
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
       return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
     } catch (error) {
-      throw new McpSessionError('ERR_MCP_SESSION_STATE', 'a state value failed authentication (tampered, or moved from another session or key)', {
-        cause: error,
-      });
+      throw new McpSessionError(
+        'ERR_MCP_SESSION_STATE',
+        'a state value failed authentication (tampered, or moved from another session or key)',
+        {
+          cause: error,
+        },
+      );
     }
   }
 }

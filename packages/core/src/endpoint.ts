@@ -1,14 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JsonRpcErrorCode, McpSessionError } from './errors.js';
-import {
-  acceptsBoth,
-  acceptsEventStream,
-  isJsonContentType,
-  readJsonBody,
-  refusalReason,
-  sendError,
-} from './http.js';
+import { acceptsBoth, acceptsEventStream, isJsonContentType, readJsonBody, refusalReason, sendError } from './http.js';
 import {
   type JSONRPCMessage,
   type JSONRPCNotification,
@@ -180,8 +173,7 @@ function requestedVersion(params: Record<string, unknown>): string {
   return typeof params.protocolVersion === 'string' ? params.protocolVersion : DEFAULT_PROTOCOL_VERSION;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * The shape the SDK's servers require of `initialize` params. Params that miss it are never answered
@@ -411,7 +403,12 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
     if (access === undefined) return;
     const { record, protocolVersion } = access;
     if (batch && protocolVersion !== '2025-03-26') {
-      return this.#refuse(res, 400, JsonRpcErrorCode.InvalidRequest, `Invalid Request: batches are not supported in protocol ${protocolVersion}`);
+      return this.#refuse(
+        res,
+        400,
+        JsonRpcErrorCode.InvalidRequest,
+        `Invalid Request: batches are not supported in protocol ${protocolVersion}`,
+      );
     }
 
     const requests: JSONRPCRequest[] = [];
@@ -507,7 +504,10 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
           }
           stream.respond(response);
           this.#metrics.sessionsCreated += 1;
-          this.#log.info({ sessionId: record.id, protocolVersion: record.protocolVersion, principal: record.principal }, 'mcp-session: session created');
+          this.#log.info(
+            { sessionId: record.id, protocolVersion: record.protocolVersion, principal: record.principal },
+            'mcp-session: session created',
+          );
           try {
             await this.#options.onSessionCreated?.(target.session);
           } catch (error) {
@@ -532,14 +532,18 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       session: live.session,
       transport: {
         receive: (message, extra, sink) =>
-          live.transport.receive(message, extra, sink && {
-            acceptsRelated: sink.acceptsRelated,
-            send: (related) => sink.send(related),
-            respond: (response) => {
-              if ('result' in response) this.#rememberInitialize(requested, response.result);
-              return sink.respond(response);
+          live.transport.receive(
+            message,
+            extra,
+            sink && {
+              acceptsRelated: sink.acceptsRelated,
+              send: (related) => sink.send(related),
+              respond: (response) => {
+                if ('result' in response) this.#rememberInitialize(requested, response.result);
+                return sink.respond(response);
+              },
             },
-          }),
+          ),
       },
     };
   }
@@ -745,8 +749,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       (result) => sink.respond({ jsonrpc: '2.0', id: request.id, result }),
       (error: unknown) => {
         if (!(error instanceof JsonRpcError)) this.reportError(error);
-        const failure =
-          error instanceof JsonRpcError ? error : new JsonRpcError(JsonRpcErrorCode.InternalError, 'Internal error');
+        const failure = error instanceof JsonRpcError ? error : new JsonRpcError(JsonRpcErrorCode.InternalError, 'Internal error');
         if (failure.httpStatus !== undefined) {
           this.#metrics.countError(failure.httpStatus);
           stream.refuse(failure.httpStatus, failure.headers, request.id, failure);
@@ -761,7 +764,11 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
   }
 
   /** Starts each plugin's prefetch for each request of a POST; a rejection is left for `handle` to see. */
-  #prefetch(sessionId: string, principal: string | undefined, messages: JSONRPCMessage[]): Map<RequestId, Record<string, unknown>> | undefined {
+  #prefetch(
+    sessionId: string,
+    principal: string | undefined,
+    messages: JSONRPCMessage[],
+  ): Map<RequestId, Record<string, unknown>> | undefined {
     if (!this.#prefetches) return undefined;
     let out: Map<RequestId, Record<string, unknown>> | undefined;
     for (const message of messages) {
@@ -839,7 +846,12 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
 
   streamDelivered(stream: PostStream): void {
     try {
-      const deleted = this.eventStore?.completeStream?.(stream.sessionId, stream.streamId, this.#options.completedStreamTtlMs, this.#clock.now());
+      const deleted = this.eventStore?.completeStream?.(
+        stream.sessionId,
+        stream.streamId,
+        this.#options.completedStreamTtlMs,
+        this.#clock.now(),
+      );
       if (deleted instanceof Promise) deleted.catch((error: unknown) => this.reportError(error));
     } catch (error) {
       this.reportError(error);
@@ -1125,8 +1137,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
   #onControlMessage(message: BusMessage): void {
     if (message.kind === 'terminated') {
       void this.#closeLocal(message.sessionId).then(() => this.#runDisposers(message.sessionId));
-    }
-    else if (message.kind === 'stream-taken') this.#yieldStream(message.sessionId, message.streamId, message.holder);
+    } else if (message.kind === 'stream-taken') this.#yieldStream(message.sessionId, message.streamId, message.holder);
     else if (message.kind === 'broadcast') void this.#deliverBroadcast(message.message, message.filter);
   }
 
@@ -1155,7 +1166,10 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
       const response: JSONRPCResponse = {
         jsonrpc: '2.0',
         id,
-        error: { code: JsonRpcErrorCode.InternalError, message: 'The server process handling this request stopped before answering; send the request again' },
+        error: {
+          code: JsonRpcErrorCode.InternalError,
+          message: 'The server process handling this request stopped before answering; send the request again',
+        },
       };
       const eventId = await this.eventStore?.append(stream.sessionId, stream.streamId, response);
       stream.deliver(eventId, response);
@@ -1322,6 +1336,7 @@ class Endpoint implements McpSessionEndpoint, TransportHost, StreamContext {
   }
 
   #directory(): SessionDirectory {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the directory reads private fields; the session manager replaces it
     const endpoint = this;
     return {
       async list() {

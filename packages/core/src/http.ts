@@ -3,13 +3,7 @@ import { JsonRpcErrorCode } from './errors.js';
 import { errorBody } from './jsonrpc.js';
 
 /** Writes an HTTP error with a JSON-RPC error body, unless a response was already started. */
-export function sendError(
-  res: ServerResponse,
-  status: number,
-  code: number,
-  message: string,
-  headers: Record<string, string> = {},
-): void {
+export function sendError(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) {
     if (!res.writableEnded) res.end();
     return;
@@ -65,7 +59,9 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<BodyR
       if (done) return;
       finish(parseBody(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
     });
-    req.on('error', () => finish({ ok: false, status: 400, code: JsonRpcErrorCode.ParseError, message: 'Parse error: the body could not be read' }));
+    req.on('error', () =>
+      finish({ ok: false, status: 400, code: JsonRpcErrorCode.ParseError, message: 'Parse error: the body could not be read' }),
+    );
   });
 }
 

@@ -44,8 +44,7 @@ export interface Logger {
 /** How a request's response is sent. */
 export type ResponseMode = 'auto' | 'sse' | 'json';
 
-const fn = <T>(name: string) =>
-  z.custom<T>((value) => typeof value === 'function', { message: `${name} must be a function` });
+const fn = <T>(name: string) => z.custom<T>((value) => typeof value === 'function', { message: `${name} must be a function` });
 
 const positiveInt = z.number().int().positive();
 const positiveMs = positiveInt;
@@ -117,7 +116,11 @@ export const mcpSessionOptionsSchema = z
     clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null && typeof (v as Clock).now === 'function').optional(),
     /** Seal state values with AES-256-GCM at rest. The first key encrypts; all decrypt (rotation). */
     encryptionKeys: z
-      .array(z.custom<EncryptionKey>((v) => typeof v === 'object' && v !== null && 'id' in v && 'key' in v, { message: 'each key is { id, key }' }))
+      .array(
+        z.custom<EncryptionKey>((v) => typeof v === 'object' && v !== null && 'id' in v && 'key' in v, {
+          message: 'each key is { id, key }',
+        }),
+      )
       .min(1)
       .optional(),
     /** Keys of state per session. Default 1,000. */
@@ -135,7 +138,10 @@ export const mcpSessionOptionsSchema = z
       )
       .optional(),
     /** Identifies this process among those sharing the stores. Default: random. */
-    nodeId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+    nodeId: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/)
+      .optional(),
     /** A response stream delivered whole to a connected client is kept this long for a late resumption. Default 10 s. */
     completedStreamTtlMs: z.number().int().nonnegative().default(10_000),
     /** Events kept per stream by the default memory event store. Default 1,000. */
@@ -186,8 +192,13 @@ function fromEnvironment(env: Record<string, string | undefined>): { options: Re
     names.set(option, name);
     const value = raw.trim();
     if (kind === 'number') options[option] = /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
-    else if (kind === 'boolean') options[option] = value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
-    else if (kind === 'list') options[option] = value.split(',').map((item) => item.trim()).filter(Boolean);
+    else if (kind === 'boolean')
+      options[option] = value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
+    else if (kind === 'list')
+      options[option] = value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean);
     else if (kind === 'keys') {
       // "id:base64,id:base64" — the first encrypts.
       options[option] = value.split(',').map((pair) => {

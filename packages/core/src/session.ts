@@ -93,7 +93,9 @@ function sessionState(sessionId: string, runtime: SessionRuntime): SessionState 
       if (result.ok) return;
       if (result.reason === 'no-session') throw new McpSessionError('ERR_MCP_SESSION_STATE', `session ${sessionId} has ended`);
       const limit =
-        result.reason === 'too-many-keys' ? `${runtime.maxStateKeys} keys (maxStateKeys)` : `${runtime.maxStateBytes} bytes (maxStateBytes)`;
+        result.reason === 'too-many-keys'
+          ? `${runtime.maxStateKeys} keys (maxStateKeys)`
+          : `${runtime.maxStateBytes} bytes (maxStateBytes)`;
       throw new McpSessionError('ERR_MCP_SESSION_STATE_LIMIT', `state "${key}" not stored: the session would exceed ${limit}`);
     },
     async delete(key) {
@@ -138,7 +140,9 @@ const HANDLE_FIELDS: PropertyDescriptorMap = {
   principal: field<'principal'>((h) => h[kRecord]().principal),
   protocolVersion: field<'protocolVersion'>((h) => h[kRecord]().protocolVersion),
   clientInfo: field<'clientInfo'>((h) => h[kRecord]().initialize.params.clientInfo as ClientInfo | undefined),
-  clientCapabilities: field<'clientCapabilities'>((h) => h[kRecord]().initialize.params.capabilities as Record<string, unknown> | undefined),
+  clientCapabilities: field<'clientCapabilities'>(
+    (h) => h[kRecord]().initialize.params.capabilities as Record<string, unknown> | undefined,
+  ),
   createdAt: field<'createdAt'>((h) => h[kRecord]().createdAt),
   lastActiveAt: field<'lastActiveAt'>((h) => h[kRecord]().lastActiveAt),
   requestCount: field<'requestCount'>((h) => h[kRecord]().requestCount),

@@ -130,7 +130,12 @@ export class PostStream implements RequestSink {
    * Answers a single request with an HTTP error status (a rate limit's 429), when nothing was sent yet.
    * False when the response already started or carries a batch: the caller answers in JSON-RPC instead.
    */
-  refuse(status: number, headers: Record<string, string>, id: RequestId, error: { code: number; message: string; data?: unknown }): boolean {
+  refuse(
+    status: number,
+    headers: Record<string, string>,
+    id: RequestId,
+    error: { code: number; message: string; data?: unknown },
+  ): boolean {
     if (this.#state !== 'pending' || this.#batch || this.#res.headersSent) return false;
     this.#pending.delete(id);
     this.#state = 'done';
@@ -139,7 +144,11 @@ export class PostStream implements RequestSink {
     const body: JSONRPCResponse = { jsonrpc: '2.0', id, error: { code: error.code, message: error.message } };
     if (error.data !== undefined) body.error.data = error.data;
     const text = JSON.stringify(body);
-    const out: Record<string, string> = { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) };
+    const out: Record<string, string> = {
+      ...headers,
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(text)),
+    };
     if (this.sessionHeader !== undefined) out['mcp-session-id'] = this.sessionHeader;
     this.#res.writeHead(status, out);
     this.#res.end(text);

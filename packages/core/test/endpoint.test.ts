@@ -3,7 +3,14 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { McpSessionError, createMcpSessionEndpoint, envName, resolveOptions, type McpSession, type McpSessionEndpoint } from '@x/mcp-session-core';
+import {
+  McpSessionError,
+  createMcpSessionEndpoint,
+  envName,
+  resolveOptions,
+  type McpSession,
+  type McpSessionEndpoint,
+} from '@x/mcp-session-core';
 
 let server: Server | undefined;
 let endpoint: McpSessionEndpoint | undefined;
@@ -60,7 +67,10 @@ describe('createMcpSessionEndpoint on bare node:http', () => {
 
   it('hands out session handles that behave as plain read-only objects', async () => {
     let created: McpSession | undefined;
-    const mcp = createMcpSessionEndpoint({ server: () => new McpServer({ name: 't', version: '1' }), onSessionCreated: (session) => void (created = session) });
+    const mcp = createMcpSessionEndpoint({
+      server: () => new McpServer({ name: 't', version: '1' }),
+      onSessionCreated: (session) => void (created = session),
+    });
     endpoint = mcp;
     const url = await listen((req, res) => void mcp.handleRequest(req, res));
     const response = await postInitialize(url);
@@ -120,7 +130,9 @@ describe('options from MCP_SESSION_* environment variables', () => {
   });
 
   it('names the variable a bad value came from', () => {
-    expect(() => resolveOptions({ server }, { MCP_SESSION_IDLE_TIMEOUT_MS: 'soon' })).toThrow(/idleTimeoutMs \(from MCP_SESSION_IDLE_TIMEOUT_MS\)/);
+    expect(() => resolveOptions({ server }, { MCP_SESSION_IDLE_TIMEOUT_MS: 'soon' })).toThrow(
+      /idleTimeoutMs \(from MCP_SESSION_IDLE_TIMEOUT_MS\)/,
+    );
     expect(() => resolveOptions({ server }, { MCP_SESSION_ON_MAX_SESSIONS: 'panic' })).toThrow(/MCP_SESSION_ON_MAX_SESSIONS/);
     expect(() => resolveOptions({ server }, { MCP_SESSION_LAZY_SERVER: 'yes' })).toThrow(/lazyServer \(from MCP_SESSION_LAZY_SERVER\)/);
     expect(() => createMcpSessionEndpoint({ server, encryptionKeys: [{ id: 'k', key: 'c2hvcnQ=' }] })).toThrow(/32 bytes/);

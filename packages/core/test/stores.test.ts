@@ -1,10 +1,4 @@
-import {
-  MemoryCacheStore,
-  MemoryEventStore,
-  MemoryMessageBus,
-  MemoryRateLimitStore,
-  MemorySessionStore,
-} from '@x/mcp-session-core';
+import { MemoryCacheStore, MemoryEventStore, MemoryMessageBus, MemoryRateLimitStore, MemorySessionStore } from '@x/mcp-session-core';
 import { runStoreSuite } from '@x/mcp-session-testing';
 import { describe, expect, it } from 'vitest';
 

@@ -8,7 +8,7 @@ import { z } from 'zod';
  * An ioredis client: a standalone `Redis` (or Sentinel) connection or a `Cluster`, with either reply
  * mapping (the stores read only replies whose shape both mappings share, or handle both).
  */
-export type RedisClient = Redis<any> | Cluster<any>;
+export type RedisClient = Redis<'legacy'> | Redis<'resp3'> | Cluster<'legacy'> | Cluster<'resp3'>;
 
 /** The options every Redis store takes. */
 export interface RedisConnectionOptions {

@@ -19,7 +19,11 @@ export interface RedisEventStoreOptions extends RedisConnectionOptions {
 const optionsSchema = z.object({
   ...connectionShape,
   maxEventsPerStream: z.number().int().positive().default(1000),
-  ttlMs: z.number().int().positive().default(30 * 60_000),
+  ttlMs: z
+    .number()
+    .int()
+    .positive()
+    .default(30 * 60_000),
 });
 
 /**
@@ -56,7 +60,8 @@ export class RedisEventStore implements EventStore {
   append(sessionId: string, streamId: string, message: JSONRPCMessage | null): Promise<string> {
     return guard('EventStore.append', async () => {
       if (!isSessionId(sessionId)) throw new Error(`session id ${JSON.stringify(sessionId)} cannot be stored`);
-      if (streamId.length === 0 || streamId.includes('.')) throw new Error(`stream id ${JSON.stringify(streamId)} is empty or contains a dot`);
+      if (streamId.length === 0 || streamId.includes('.'))
+        throw new Error(`stream id ${JSON.stringify(streamId)} is empty or contains a dot`);
       const sequence = await APPEND.run(
         this.#connection.client,
         [this.#keys.streams(sessionId), this.#keys.stream(sessionId, streamId), this.#keys.record(sessionId)],

@@ -2,7 +2,16 @@ import { once } from 'node:events';
 import type { BusMessage, MessageBus } from '@x/mcp-session-core';
 import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
-import { Connection, type RedisClient, type RedisConnectionOptions, connectionShape, guard, parseOptions, quit, storeError } from './connection.js';
+import {
+  Connection,
+  type RedisClient,
+  type RedisConnectionOptions,
+  connectionShape,
+  guard,
+  parseOptions,
+  quit,
+  storeError,
+} from './connection.js';
 import { KeyLayout } from './keys.js';
 
 /** Options of {@link RedisMessageBus}. */
@@ -234,7 +243,8 @@ export class RedisMessageBus implements MessageBus {
     // Shard channels arrive with the client's `keyPrefix` (see #subscriberChannel): look past it.
     const keyPrefix = this.#keyPrefix;
     const handlers =
-      this.#handlers.get(channel) ?? (keyPrefix !== '' && channel.startsWith(keyPrefix) ? this.#handlers.get(channel.slice(keyPrefix.length)) : undefined);
+      this.#handlers.get(channel) ??
+      (keyPrefix !== '' && channel.startsWith(keyPrefix) ? this.#handlers.get(channel.slice(keyPrefix.length)) : undefined);
     if (handlers === undefined) return;
     for (const handler of [...handlers]) {
       let message: BusMessage;

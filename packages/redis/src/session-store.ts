@@ -7,7 +7,15 @@ import {
   sessionDeadline,
 } from '@x/mcp-session-core';
 import { z } from 'zod';
-import { Connection, type RedisClient, type RedisConnectionOptions, connectionShape, guard, hashEntries, parseOptions } from './connection.js';
+import {
+  Connection,
+  type RedisClient,
+  type RedisConnectionOptions,
+  connectionShape,
+  guard,
+  hashEntries,
+  parseOptions,
+} from './connection.js';
 import { KeyLayout, assertSessionId, decodeRecord, encodeRecord, isSessionId, recordTtlMs } from './keys.js';
 import { DELETE, INDEX, SET_STATE, TAKE, TOUCH } from './scripts.js';
 
@@ -205,7 +213,10 @@ export class RedisSessionStore implements SessionStore {
   }
 
   isAlive(instanceId: string): Promise<boolean> {
-    return guard('SessionStore.isAlive', async () => (await this.#connection.client.exists(`${this.#keys.instancePrefix}${instanceId}`)) === 1);
+    return guard(
+      'SessionStore.isAlive',
+      async () => (await this.#connection.client.exists(`${this.#keys.instancePrefix}${instanceId}`)) === 1,
+    );
   }
 
   count(): Promise<number> {

@@ -7,7 +7,8 @@ import { RedisSessionStore, type RedisSessionStoreOptions } from './session-stor
 
 /** Options of {@link createRedisStores}: those of every store, with one client and one prefix. */
 export interface RedisStoresOptions
-  extends RedisConnectionOptions,
+  extends
+    RedisConnectionOptions,
     Omit<RedisSessionStoreOptions, keyof RedisConnectionOptions>,
     Omit<RedisEventStoreOptions, keyof RedisConnectionOptions>,
     Omit<RedisMessageBusOptions, keyof RedisConnectionOptions> {}

@@ -71,7 +71,14 @@ function redisTarget(name: string, clientOptions: RedisOptions, sharded: boolean
     capabilities: { backendTtl: { graceMs: GRACE_MS, eventTtlMs: EVENT_TTL_MS }, connectionLoss: true },
     async create({ maxEventsPerStream }): Promise<StoreSet> {
       const client = connect(clientOptions);
-      const stores = createRedisStores({ client, prefix: nextPrefix(), expiryGraceMs: GRACE_MS, ttlMs: EVENT_TTL_MS, maxEventsPerStream, sharded });
+      const stores = createRedisStores({
+        client,
+        prefix: nextPrefix(),
+        expiryGraceMs: GRACE_MS,
+        ttlMs: EVENT_TTL_MS,
+        maxEventsPerStream,
+        sharded,
+      });
       const layout = stores.sessionStore.keys;
       // What the server calls a key: with an ioredis keyPrefix, the client prepends it to every key.
       const raw = (key: string) => `${clientOptions.keyPrefix ?? ''}${key}`;
@@ -194,7 +201,11 @@ describe('redis specifics', () => {
         ['SessionStore.get', () => s.sessionStore.get(record.id, T0), ['get']],
         ['SessionStore.touch', () => s.sessionStore.touch(record.id, T0 + 1, { principal: 'p', countRequest: true }), ['evalsha']],
         ['SessionStore.getState', () => s.sessionStore.getState(record.id, 'k', T0), ['hget']],
-        ['SessionStore.setState', () => s.sessionStore.setState(record.id, 'k', 'w', { now: T0, maxKeys: 10, maxBytes: 1000 }), ['evalsha']],
+        [
+          'SessionStore.setState',
+          () => s.sessionStore.setState(record.id, 'k', 'w', { now: T0, maxKeys: 10, maxBytes: 1000 }),
+          ['evalsha'],
+        ],
         ['SessionStore.deleteState', () => s.sessionStore.deleteState(record.id, 'k'), ['hdel']],
         ['SessionStore.stateKeys', () => s.sessionStore.stateKeys(record.id, T0), ['hgetall']],
         ['SessionStore.clearState', () => s.sessionStore.clearState(record.id), ['del']],
@@ -273,7 +284,10 @@ describe('redis specifics', () => {
     await expect(s.sessionStore.create(record)).rejects.toMatchObject({ code: 'ERR_MCP_SESSION_STORE' });
     expect(await s.sessionStore.get('a{b}c', T0)).toBeUndefined();
     expect(await s.sessionStore.touch('}', T0, { principal: undefined, countRequest: true })).toBeUndefined();
-    expect(await s.sessionStore.setState('{x}', 'k', 'v', { now: T0, maxKeys: 1, maxBytes: 10 })).toEqual({ ok: false, reason: 'no-session' });
+    expect(await s.sessionStore.setState('{x}', 'k', 'v', { now: T0, maxKeys: 1, maxBytes: 10 })).toEqual({
+      ok: false,
+      reason: 'no-session',
+    });
     expect(await s.eventStore.replayAfter('{x}', 'st.1')).toBeUndefined();
     await expect(s.eventStore.append('{x}', 'st', null)).rejects.toBeInstanceOf(McpSessionError);
   });

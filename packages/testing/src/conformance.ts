@@ -45,13 +45,19 @@ export function conformanceNode(): string {
   if (Number(process.versions.node.split('.')[0]) >= 22) return process.execPath;
   const { binary, pkg } = conformanceNodePath();
   if (!existsSync(binary)) {
-    throw new Error(`The conformance suite needs Node >= 22: run the tests through vitest (its global set-up installs ${pkg}), or on Node 22`);
+    throw new Error(
+      `The conformance suite needs Node >= 22: run the tests through vitest (its global set-up installs ${pkg}), or on Node 22`,
+    );
   }
   return binary;
 }
 
 /** Runs one release of the official suite against a server URL; resolves with its summary. */
-export function runConformance(release: (typeof CONFORMANCE_RELEASES)[number], url: string, timeoutMs = 240_000): Promise<ConformanceResult> {
+export function runConformance(
+  release: (typeof CONFORMANCE_RELEASES)[number],
+  url: string,
+  timeoutMs = 240_000,
+): Promise<ConformanceResult> {
   const cli = join(dirname(require.resolve(`${release.pkg}/package.json`)), 'dist', 'index.js');
   return new Promise((resolve, reject) => {
     const child = spawn(conformanceNode(), [cli, 'server', '--url', url, ...release.args], {

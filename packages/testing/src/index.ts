@@ -36,7 +36,20 @@ export function runAdapterSuite(harness: AdapterHarness): void {
     conformanceSuite(harness);
   });
 }
-export { type BackendTtl, type ConnectionControl, redisClusterForTests, redisForTests, runStoreSuite, startRedisServer, type StoreSet, type StoreSuiteCapabilities, type StoreSuiteConfig, type StoreSuiteTarget, type TestRedis, type TestRedisCluster } from './stores.js';
+export {
+  type BackendTtl,
+  type ConnectionControl,
+  redisClusterForTests,
+  redisForTests,
+  runStoreSuite,
+  startRedisServer,
+  type StoreSet,
+  type StoreSuiteCapabilities,
+  type StoreSuiteConfig,
+  type StoreSuiteTarget,
+  type TestRedis,
+  type TestRedisCluster,
+} from './stores.js';
 export { startRoundRobinProxy, type RoundRobinProxy } from './proxy.js';
 export { deleteKeys, onRedis, redisStoresForTests, type SharedStores } from './redis-harness.js';
 export { ACCEPT_BOTH, initializeParams, openRawSession, postInitialize, postInSession } from './raw.js';

@@ -18,7 +18,11 @@ export function initializeParams(protocolVersion = '2025-11-25', name = 'raw'): 
 }
 
 /** POSTs `initialize` with plain HTTP; the response is the caller's to read. */
-export function postInitialize(url: string, params: Record<string, unknown> = initializeParams(), headers: Record<string, string> = {}): Promise<Response> {
+export function postInitialize(
+  url: string,
+  params: Record<string, unknown> = initializeParams(),
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: ACCEPT_BOTH, ...headers },

@@ -126,14 +126,27 @@ export async function redisClusterForTests(): Promise<TestRedisCluster> {
       const busPort = free[3 + i]!;
       servers.push(
         await startRedisServer(
-          ['--cluster-enabled', 'yes', '--cluster-port', String(busPort), '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--dir', dir],
+          [
+            '--cluster-enabled',
+            'yes',
+            '--cluster-port',
+            String(busPort),
+            '--cluster-config-file',
+            join(dir, `nodes-${port}.conf`),
+            '--dir',
+            dir,
+          ],
           port,
         ),
       );
     }
-    const create = spawn('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const create = spawn(
+      'redis-cli',
+      ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     create.stdout?.on('data', (chunk: Buffer) => void (output += chunk.toString()));
     create.stderr?.on('data', (chunk: Buffer) => void (output += chunk.toString()));

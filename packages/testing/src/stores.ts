@@ -465,7 +465,9 @@ export function runStoreSuite(target: StoreSuiteTarget): void {
 
       it('concurrent writes never exceed maxBytes', async () => {
         const results = await Promise.all(
-          Array.from({ length: 30 }, (_, i) => stores.sessionStore.setState(session.id, `k${String(i).padStart(2, '0')}`, '1234567', limits({ maxBytes: 100 }))),
+          Array.from({ length: 30 }, (_, i) =>
+            stores.sessionStore.setState(session.id, `k${String(i).padStart(2, '0')}`, '1234567', limits({ maxBytes: 100 })),
+          ),
         );
         expect(results.filter((r) => r.ok)).toHaveLength(10);
         expect(results.filter((r) => !r.ok && r.reason === 'too-large')).toHaveLength(20);
@@ -531,7 +533,10 @@ export function runStoreSuite(target: StoreSuiteTarget): void {
         await stores.eventStore.append('s1', 'st', notification(1));
         await stores.eventStore.append('s1', 'st', notification(2));
         await stores.eventStore.append('s2', 'st', notification(3));
-        expect(await stores.eventStore.replayAfter('s2', 'st.0')).toEqual({ streamId: 'st', events: [{ id: 'st.1', message: notification(3) }] });
+        expect(await stores.eventStore.replayAfter('s2', 'st.0')).toEqual({
+          streamId: 'st',
+          events: [{ id: 'st.1', message: notification(3) }],
+        });
         expect(await stores.eventStore.replayAfter('s2', 'st.2')).toBeUndefined();
         expect(await stores.eventStore.replayAfter('s3', 'st.1')).toBeUndefined();
       });
@@ -598,8 +603,17 @@ export function runStoreSuite(target: StoreSuiteTarget): void {
 
       it('messages round-trip exactly', async () => {
         const messages: JSONRPCMessage[] = [
-          { jsonrpc: '2.0', id: 'srv~1', method: 'sampling/createMessage', params: { messages: [], maxTokens: 10, nested: { a: [1, { b: null }] } } },
-          { jsonrpc: '2.0', id: 7, result: { content: [{ type: 'text', text: 'ünïcödé ✓ "quoted" \n newline \u2028' }], big: 2 ** 52, neg: -1.5 } },
+          {
+            jsonrpc: '2.0',
+            id: 'srv~1',
+            method: 'sampling/createMessage',
+            params: { messages: [], maxTokens: 10, nested: { a: [1, { b: null }] } },
+          },
+          {
+            jsonrpc: '2.0',
+            id: 7,
+            result: { content: [{ type: 'text', text: 'ünïcödé ✓ "quoted" \n newline \u2028' }], big: 2 ** 52, neg: -1.5 },
+          },
           { jsonrpc: '2.0', id: 8, error: { code: -32000, message: 'failed', data: { empty: {}, list: [] } } },
           { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 't', progress: 0.25 } },
         ];
@@ -732,7 +746,12 @@ export function runStoreSuite(target: StoreSuiteTarget): void {
       it('50 concurrent consumes at one instant allow exactly the limit', async () => {
         const results = await Promise.all(Array.from({ length: 50 }, () => stores.rateLimitStore.consume('burst', T0, 10, 60_000)));
         expect(results.filter((r) => r.allowed)).toHaveLength(10);
-        expect(results.filter((r) => r.allowed).map((r) => r.remaining).sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        expect(
+          results
+            .filter((r) => r.allowed)
+            .map((r) => r.remaining)
+            .sort((x, y) => x - y),
+        ).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
         expect(results.filter((r) => !r.allowed).every((r) => r.retryAfterMs === 6_000)).toBe(true);
       });
 

@@ -17,14 +17,18 @@ function expectClean(result: ConformanceResult): void {
 /** Both releases of the official conformance suite, in `auto` and `sse` modes: 0 failures each. */
 export function conformanceSuite(harness: AdapterHarness): void {
   describe.each(MODES)('official conformance suite, %s mode', (responseMode) => {
-    it.each(CONFORMANCE_RELEASES)('$label reports 0 failures', async (release) => {
-      const app = await harness.start({ server: () => createConformanceServer(), responseMode, retryIntervalMs: 50 });
-      try {
-        expectClean(await runConformance(release, app.url));
-      } finally {
-        await app.close();
-      }
-    }, 300_000);
+    it.each(CONFORMANCE_RELEASES)(
+      '$label reports 0 failures',
+      async (release) => {
+        const app = await harness.start({ server: () => createConformanceServer(), responseMode, retryIntervalMs: 50 });
+        try {
+          expectClean(await runConformance(release, app.url));
+        } finally {
+          await app.close();
+        }
+      },
+      300_000,
+    );
   });
 
   // lazyServer answers initialize from a kept result and builds each server on first use: the

@@ -1,5 +1,5 @@
 import { EventEmitter, once } from 'node:events';
-import { createServer } from 'node:http';
+import { type IncomingMessage, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -15,7 +15,7 @@ import {
 import { connectClient, type TestClient } from '../fixtures/clients.js';
 import { type StateServerProbe, stateServerFactory, stateServerProbe } from '../fixtures/state-server.js';
 import { type AdapterHarness, ManualClock, type RunningApp, sharedStoresOf } from '../harness.js';
-import { ACCEPT_BOTH as ACCEPT, openRawSession, postInSession } from '../raw.js';
+import { openRawSession, postInSession } from '../raw.js';
 
 const KEY_A = Buffer.alloc(32, 1).toString('base64');
 const KEY_B = Buffer.alloc(32, 2).toString('base64');
@@ -28,8 +28,8 @@ interface JsonRpcReply {
 /** Per-session state, cleanup, middleware, rate limits, caching, broadcast, encryption and metrics. */
 export function featuresSuite(harness: AdapterHarness): void {
   describe('session features', () => {
-    let apps: RunningApp[] = [];
-    let clients: TestClient[] = [];
+    const apps: RunningApp[] = [];
+    const clients: TestClient[] = [];
     afterEach(async () => {
       for (const client of clients.splice(0)) await client.close().catch(() => undefined);
       for (const app of apps.splice(0)) await app.close();
@@ -216,7 +216,7 @@ export function featuresSuite(harness: AdapterHarness): void {
       });
 
       it('counts per principal across sessions with key: principal, and per session by default', async () => {
-        const auth = (req: import('node:http').IncomingMessage) => {
+        const auth = (req: IncomingMessage) => {
           const user = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
           return user === undefined ? undefined : { token: user, clientId: user, scopes: [] };
         };
@@ -260,7 +260,12 @@ export function featuresSuite(harness: AdapterHarness): void {
         const { app, clock, probe } = await start({ middleware: [cache({ ttlMs: 1_000, methods: ['resources/read'] })] });
         const sessionId = await rawSession(app.url);
         const read = async () => {
-          const response = await rpc(app.url, sessionId, { jsonrpc: '2.0', id: nextId++, method: 'resources/read', params: { uri: 'test://doc' } });
+          const response = await rpc(app.url, sessionId, {
+            jsonrpc: '2.0',
+            id: nextId++,
+            method: 'resources/read',
+            params: { uri: 'test://doc' },
+          });
           return ((await response.json()) as JsonRpcReply).result?.contents?.[0]?.text;
         };
         expect(await read()).toBe('doc read 1');
@@ -275,9 +280,17 @@ export function featuresSuite(harness: AdapterHarness): void {
       it('shares entries between sessions with scope: global, not with scope: session', async () => {
         const cacheStore = new MemoryCacheStore();
         const probe = stateServerProbe();
-        const { app } = await start({ cacheStore, middleware: [cache({ ttlMs: 60_000, methods: ['resources/read'], scope: 'global' })] }, probe);
+        const { app } = await start(
+          { cacheStore, middleware: [cache({ ttlMs: 60_000, methods: ['resources/read'], scope: 'global' })] },
+          probe,
+        );
         const readIn = async (sessionId: string) => {
-          const response = await rpc(app.url, sessionId, { jsonrpc: '2.0', id: nextId++, method: 'resources/read', params: { uri: 'test://doc' } });
+          const response = await rpc(app.url, sessionId, {
+            jsonrpc: '2.0',
+            id: nextId++,
+            method: 'resources/read',
+            params: { uri: 'test://doc' },
+          });
           return ((await response.json()) as JsonRpcReply).result?.contents?.[0]?.text;
         };
         const one = await rawSession(app.url);
@@ -340,7 +353,13 @@ export function featuresSuite(harness: AdapterHarness): void {
         await app.endpoint.close();
 
         // The next deployment encrypts with k2 and still reads k1 values.
-        const { app: rotated } = await start({ sessionStore, encryptionKeys: [{ id: 'k2', key: KEY_B }, { id: 'k1', key: KEY_A }] });
+        const { app: rotated } = await start({
+          sessionStore,
+          encryptionKeys: [
+            { id: 'k2', key: KEY_B },
+            { id: 'k1', key: KEY_A },
+          ],
+        });
         const read = await rpc(rotated.url, sessionId, call('state_get', { key: 'secret' }));
         expect(((await read.json()) as JsonRpcReply).result?.content?.[0]?.text).toBe('"hunter2"');
         await rpc(rotated.url, sessionId, call('state_set', { key: 'secret', value: '"new"' }));

@@ -36,7 +36,11 @@ function sessionHeaders(sessionId: string): Record<string, string> {
 
 /** Initializes a session over plain HTTP (no GET stream held open) and acknowledges it. */
 async function openSession(url: string, send: typeof fetch = fetch, headers: Record<string, string> = {}): Promise<string> {
-  const res = await send(url, { method: 'POST', headers: { accept: ACCEPT, 'content-type': 'application/json', ...headers }, body: initializeBody() });
+  const res = await send(url, {
+    method: 'POST',
+    headers: { accept: ACCEPT, 'content-type': 'application/json', ...headers },
+    body: initializeBody(),
+  });
   const text = await res.text();
   expect(res.status, text).toBe(200);
   const sessionId = res.headers.get('mcp-session-id');
@@ -140,10 +144,18 @@ export function hostSuite(harness: AdapterHarness): void {
         await res.arrayBuffer();
         const sessionId = res.headers.get('mcp-session-id')!;
         const headers = { ...sessionHeaders(sessionId), 'mcp-protocol-version': '2025-03-26' };
-        const notification = await fetch(app.url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+        const notification = await fetch(app.url, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+        });
         expect(notification.status).toBe(202);
         expect(await notification.text()).toBe('');
-        const response = await fetch(app.url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 'nobody-asked~1', result: {} }) });
+        const response = await fetch(app.url, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ jsonrpc: '2.0', id: 'nobody-asked~1', result: {} }),
+        });
         expect(response.status).toBe(202);
         expect(await response.text()).toBe('');
         const batch = await fetch(app.url, { method: 'POST', headers, body: `[${echoBody('one', 1)},${echoBody('two', 2)}]` });
@@ -198,7 +210,11 @@ export function hostSuite(harness: AdapterHarness): void {
       const app = await start({}, { prefix: '/api' });
       const origin = new URL(app.url).origin;
       for (const url of [`${origin}/mcp`, `${origin}/health`]) {
-        const res = await fetch(url, { method: 'POST', headers: { accept: ACCEPT, 'content-type': 'application/json' }, body: initializeBody() });
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { accept: ACCEPT, 'content-type': 'application/json' },
+          body: initializeBody(),
+        });
         expect(res.status, url).toBe(404);
         expect(res.headers.get('mcp-session-id')).toBeNull();
         await res.arrayBuffer();
@@ -209,7 +225,10 @@ export function hostSuite(harness: AdapterHarness): void {
 
     it('lets a host observer see every request before the endpoint', async () => {
       const seen: string[] = [];
-      const app = await start({}, { observe: (req) => void seen.push(`${req.method} ${req.headers['mcp-session-id'] === undefined ? '-' : 'session'}`) });
+      const app = await start(
+        {},
+        { observe: (req) => void seen.push(`${req.method} ${req.headers['mcp-session-id'] === undefined ? '-' : 'session'}`) },
+      );
       const client = await connect('v2', app.url);
       expect(await client.callTool('echo', { text: 'x' })).toBe('x');
       await client.terminateSession();
@@ -244,7 +263,10 @@ export function hostSuite(harness: AdapterHarness): void {
 
     it("reaches the session directory from the host's admin routes", async () => {
       const closed: Array<{ id: string; reason: SessionCloseReason }> = [];
-      const app = await start({ onSessionClosed: (session: McpSession, reason) => void closed.push({ id: session.id, reason }) }, { prefix: '/admin-test' });
+      const app = await start(
+        { onSessionClosed: (session: McpSession, reason) => void closed.push({ id: session.id, reason }) },
+        { prefix: '/admin-test' },
+      );
       const first = await openSession(app.url);
       const second = await openSession(app.url);
       const listed = await fetch(`${app.hostUrl}/sessions`);
@@ -292,7 +314,9 @@ export function hostSuite(harness: AdapterHarness): void {
 
       // A session with a GET stream still open when the host shuts down.
       const sessionId = await openSession(app.url, send);
-      const stream = await send(app.url, { headers: { accept: 'text/event-stream', 'mcp-session-id': sessionId, 'mcp-protocol-version': LATEST } });
+      const stream = await send(app.url, {
+        headers: { accept: 'text/event-stream', 'mcp-session-id': sessionId, 'mcp-protocol-version': LATEST },
+      });
       expect(stream.status).toBe(200);
       const reader = stream.body!.getReader();
       const decoder = new TextDecoder();

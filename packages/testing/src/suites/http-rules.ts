@@ -163,10 +163,7 @@ async function expectRpcError(res: Response, status: number, code: number): Prom
 }
 
 /** Initializes a session (and sends `notifications/initialized`); returns its id. */
-async function openSession(
-  url: string,
-  options: { version?: string; headers?: HeaderMap } = {},
-): Promise<string> {
+async function openSession(url: string, options: { version?: string; headers?: HeaderMap } = {}): Promise<string> {
   const version = options.version ?? LATEST;
   const res = await post(url, initializeMessage(version), options.headers);
   expect(res.status).toBe(200);
@@ -304,7 +301,11 @@ export function httpRulesSuite(harness: AdapterHarness): void {
         const sessionId = await openSession(app.url);
         const version = { 'mcp-protocol-version': LATEST };
         await expectRpcError(await post(app.url, echoCall('x'), version), 400, SERVER_ERROR);
-        await expectRpcError(await post(app.url, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1 } }, version), 400, SERVER_ERROR);
+        await expectRpcError(
+          await post(app.url, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1 } }, version),
+          400,
+          SERVER_ERROR,
+        );
         await expectRpcError(await post(app.url, { jsonrpc: '2.0', id: 'x~1', result: {} }, version), 400, SERVER_ERROR);
         await expectEcho(app.url, sessionId);
       });
@@ -484,12 +485,15 @@ export function httpRulesSuite(harness: AdapterHarness): void {
         expect(replayed).toEqual([expect.objectContaining({ result: { content: [{ type: 'text', text: 'replayed' }] } })]);
       });
 
-      it.each(['garbage', 'no-sequence.', '.5', 'stream.-1', 'stream.x', 'stream.1.5e3x'])('refuses the malformed id %j', async (lastEventId) => {
-        const app = await start();
-        const sessionId = await openSession(app.url);
-        await expectRpcError(await get(app.url, { ...session(sessionId), 'last-event-id': lastEventId }), 400, SERVER_ERROR);
-        await expectEcho(app.url, sessionId);
-      });
+      it.each(['garbage', 'no-sequence.', '.5', 'stream.-1', 'stream.x', 'stream.1.5e3x'])(
+        'refuses the malformed id %j',
+        async (lastEventId) => {
+          const app = await start();
+          const sessionId = await openSession(app.url);
+          await expectRpcError(await get(app.url, { ...session(sessionId), 'last-event-id': lastEventId }), 400, SERVER_ERROR);
+          await expectEcho(app.url, sessionId);
+        },
+      );
 
       it('refuses an unknown stream and a sequence beyond the end of a known stream', async () => {
         const app = await start();
@@ -588,7 +592,12 @@ export function httpRulesSuite(harness: AdapterHarness): void {
         await expectRpcError(await del(app.url, session(sessionId)), 404, SESSION_NOT_FOUND);
         // A later sweep reports both as idle.
         await app.endpoint.sweep();
-        expect(log.closed).toEqual(expect.arrayContaining([{ id: sessionId, reason: 'idle' }, { id: other, reason: 'idle' }]));
+        expect(log.closed).toEqual(
+          expect.arrayContaining([
+            { id: sessionId, reason: 'idle' },
+            { id: other, reason: 'idle' },
+          ]),
+        );
         expect(log.closed).toHaveLength(2);
       });
 
@@ -714,7 +723,10 @@ export function httpRulesSuite(harness: AdapterHarness): void {
         await expectRpcError(await postRaw(app.url, body, session(sessionId), init), 413, SERVER_ERROR);
         await expectEcho(app.url, sessionId);
         // An oversized initialize creates no session.
-        const { body: initBody, init: initInit } = chunkedBody([JSON.stringify(initializeMessage()).slice(0, -1), `,"pad":"${'p'.repeat(2 * LIMIT)}"}`]);
+        const { body: initBody, init: initInit } = chunkedBody([
+          JSON.stringify(initializeMessage()).slice(0, -1),
+          `,"pad":"${'p'.repeat(2 * LIMIT)}"}`,
+        ]);
         await expectRpcError(await postRaw(app.url, initBody, {}, initInit), 413, SERVER_ERROR);
         expect(await app.sessions.count()).toBe(1);
         await expectEcho(app.url, sessionId);
@@ -747,18 +759,21 @@ export function httpRulesSuite(harness: AdapterHarness): void {
     // ---- 403 -----------------------------------------------------------------------------------------
 
     describe('403: Origin and Host', () => {
-      it.each(['https://evil.example', 'null', 'http://127.0.0.1.evil.example'])('refuses the foreign Origin %s on POST, GET and DELETE', async (origin) => {
-        const app = await start();
-        const sessionId = await openSession(app.url);
-        const res = await post(app.url, initializeMessage(), { origin });
-        expect(res.headers.get('mcp-session-id')).toBeNull();
-        await expectRpcError(res, 403, SERVER_ERROR);
-        await expectRpcError(await post(app.url, echoCall('x'), { ...session(sessionId), origin }), 403, SERVER_ERROR);
-        await expectRpcError(await get(app.url, { ...session(sessionId), origin }), 403, SERVER_ERROR);
-        await expectRpcError(await del(app.url, { ...session(sessionId), origin }), 403, SERVER_ERROR);
-        expect(await app.sessions.count()).toBe(1);
-        await expectEcho(app.url, sessionId);
-      });
+      it.each(['https://evil.example', 'null', 'http://127.0.0.1.evil.example'])(
+        'refuses the foreign Origin %s on POST, GET and DELETE',
+        async (origin) => {
+          const app = await start();
+          const sessionId = await openSession(app.url);
+          const res = await post(app.url, initializeMessage(), { origin });
+          expect(res.headers.get('mcp-session-id')).toBeNull();
+          await expectRpcError(res, 403, SERVER_ERROR);
+          await expectRpcError(await post(app.url, echoCall('x'), { ...session(sessionId), origin }), 403, SERVER_ERROR);
+          await expectRpcError(await get(app.url, { ...session(sessionId), origin }), 403, SERVER_ERROR);
+          await expectRpcError(await del(app.url, { ...session(sessionId), origin }), 403, SERVER_ERROR);
+          expect(await app.sessions.count()).toBe(1);
+          await expectEcho(app.url, sessionId);
+        },
+      );
 
       it('allows a same-origin Origin and a localhost Origin on the loopback server', async () => {
         const app = await start();
@@ -773,7 +788,11 @@ export function httpRulesSuite(harness: AdapterHarness): void {
         const app = await start({ allowedOrigins: ['https://evil.example'] });
         const sessionId = await openSession(app.url, { headers: { origin: 'https://evil.example' } });
         await expectEcho(app.url, sessionId, 'ok', { origin: 'https://evil.example' });
-        await expectRpcError(await post(app.url, echoCall('x'), { ...session(sessionId), origin: 'https://other.example' }), 403, SERVER_ERROR);
+        await expectRpcError(
+          await post(app.url, echoCall('x'), { ...session(sessionId), origin: 'https://other.example' }),
+          403,
+          SERVER_ERROR,
+        );
       });
 
       it('refuses a foreign Host header on the loopback server, also with a matching Origin (DNS rebinding)', async () => {
@@ -808,7 +827,10 @@ export function httpRulesSuite(harness: AdapterHarness): void {
         const sessionId = res.headers['mcp-session-id'];
         expect(sessionId).toBeTypeOf('string');
         expect(JSON.parse(res.body).result.protocolVersion).toBe(LATEST);
-        const other = await rawRequest(app.url, { headers: { ...headers, host: 'other.example' }, body: JSON.stringify(initializeMessage()) });
+        const other = await rawRequest(app.url, {
+          headers: { ...headers, host: 'other.example' },
+          body: JSON.stringify(initializeMessage()),
+        });
         expectErrorBody({ status: other.status, contentType: other.headers['content-type'], text: other.body }, 403, SERVER_ERROR);
         expect(await app.sessions.count()).toBe(1);
       });
@@ -959,7 +981,11 @@ export function httpRulesSuite(harness: AdapterHarness): void {
           expectGoodSessionId(sessionId);
           ids.add(sessionId!);
           const body = (await res.json()) as Json;
-          expect(body).toMatchObject({ jsonrpc: '2.0', id: 1, result: { protocolVersion: LATEST, serverInfo: { name: 'mcp-session-demo' } } });
+          expect(body).toMatchObject({
+            jsonrpc: '2.0',
+            id: 1,
+            result: { protocolVersion: LATEST, serverInfo: { name: 'mcp-session-demo' } },
+          });
         }
         expect(ids.size).toBe(3);
         expect(await app.sessions.count()).toBe(3);
@@ -1007,7 +1033,9 @@ export function httpRulesSuite(harness: AdapterHarness): void {
           // A session id only on the response carrying the InitializeResult (SPEC rule 13).
           expect(res.headers.get('mcp-session-id')).toBeNull();
           const messages = await readMessages(res);
-          expect(messages).toEqual([expect.objectContaining({ jsonrpc: '2.0', id: 1, error: expect.objectContaining({ code: expect.any(Number) }) })]);
+          expect(messages).toEqual([
+            expect.objectContaining({ jsonrpc: '2.0', id: 1, error: expect.objectContaining({ code: expect.any(Number) }) }),
+          ]);
           expect(await app.sessions.count()).toBe(0);
           // The endpoint still serves a good initialize.
           await expectEcho(app.url, await openSession(app.url));

@@ -89,12 +89,15 @@ export function interopSuite(harness: AdapterHarness): void {
     });
 
     describe('SDK interop, json mode', () => {
-      it.each(combos)('server $server, client $client: tools, sampling and elicitation over the standalone stream', async ({ server, client: clientMajor }) => {
-        const { client } = await setUp(server, clientMajor, 'json');
-        expect(await client.callTool('echo', { text: 'json' })).toBe('json');
-        expect(await client.callTool('ask_model', { question: 'q' })).toBe('answer to q');
-        expect(await client.callTool('ask_user')).toBe('Hello, Ada');
-      });
+      it.each(combos)(
+        'server $server, client $client: tools, sampling and elicitation over the standalone stream',
+        async ({ server, client: clientMajor }) => {
+          const { client } = await setUp(server, clientMajor, 'json');
+          expect(await client.callTool('echo', { text: 'json' })).toBe('json');
+          expect(await client.callTool('ask_model', { question: 'q' })).toBe('answer to q');
+          expect(await client.callTool('ask_user')).toBe('Hello, Ada');
+        },
+      );
     });
   });
 }

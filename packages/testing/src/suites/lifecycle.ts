@@ -120,21 +120,24 @@ export function lifecycleSuite(harness: AdapterHarness): void {
     });
 
     describe('hibernation and rehydration', () => {
-      it.each(['v1', 'v2'] as const)('drops an unused server from memory and rebuilds it with its client capabilities (SDK %s)', async (major) => {
-        const { app, clock, events } = await setUp({ hibernateAfterMs: 60_000, major });
-        const client = await connect(app.url, major);
-        expect(await client.callTool('echo', { text: 'warm' })).toBe('warm');
-        expect(app.sessions.liveCount).toBe(1);
-        clock.advance(60_000);
-        await app.endpoint.sweep();
-        expect(app.sessions.liveCount).toBe(0);
-        expect(await app.sessions.count()).toBe(1);
-        expect(events.closed).toEqual([]);
-        // Sampling needs the client capabilities negotiated at initialize: they survive the rebuild.
-        expect(await client.callTool('ask_model', { question: 'after sleep' })).toBe('answer to after sleep');
-        expect(app.sessions.liveCount).toBe(1);
-        expect(await client.callTool('whoami')).toContain(client.sessionId!);
-      });
+      it.each(['v1', 'v2'] as const)(
+        'drops an unused server from memory and rebuilds it with its client capabilities (SDK %s)',
+        async (major) => {
+          const { app, clock, events } = await setUp({ hibernateAfterMs: 60_000, major });
+          const client = await connect(app.url, major);
+          expect(await client.callTool('echo', { text: 'warm' })).toBe('warm');
+          expect(app.sessions.liveCount).toBe(1);
+          clock.advance(60_000);
+          await app.endpoint.sweep();
+          expect(app.sessions.liveCount).toBe(0);
+          expect(await app.sessions.count()).toBe(1);
+          expect(events.closed).toEqual([]);
+          // Sampling needs the client capabilities negotiated at initialize: they survive the rebuild.
+          expect(await client.callTool('ask_model', { question: 'after sleep' })).toBe('answer to after sleep');
+          expect(app.sessions.liveCount).toBe(1);
+          expect(await client.callTool('whoami')).toContain(client.sessionId!);
+        },
+      );
 
       it('does not hibernate a server with a request in flight', async () => {
         const { app, clock } = await setUp({ hibernateAfterMs: 1_000 });
@@ -260,7 +263,12 @@ export function lifecycleSuite(harness: AdapterHarness): void {
 
       it('answers each session with a copy no middleware edit of another session reaches', async () => {
         const warnings: string[] = [];
-        const logger: Logger = { error: () => undefined, warn: (_fields, message) => void warnings.push(message), info: () => undefined, debug: () => undefined };
+        const logger: Logger = {
+          error: () => undefined,
+          warn: (_fields, message) => void warnings.push(message),
+          info: () => undefined,
+          debug: () => undefined,
+        };
         let seen = 0;
         const tagFirst: MessageMiddleware = async (ctx, next) => {
           const result = await next();
@@ -283,10 +291,17 @@ export function lifecycleSuite(harness: AdapterHarness): void {
 
       it('turns itself off with a warning when the servers answer initialize differently per session', async () => {
         const warnings: string[] = [];
-        const logger: Logger = { error: () => undefined, warn: (_fields, message) => void warnings.push(message), info: () => undefined, debug: () => undefined };
+        const logger: Logger = {
+          error: () => undefined,
+          warn: (_fields, message) => void warnings.push(message),
+          info: () => undefined,
+          debug: () => undefined,
+        };
         const { counts, server } = counting((session) => {
           const built = new McpServerV2({ name: 'per-session', version: '1' }, { instructions: `for ${session.id}` });
-          built.registerTool('echo', { inputSchema: z.object({ text: z.string() }) }, async ({ text }) => ({ content: [{ type: 'text', text }] }));
+          built.registerTool('echo', { inputSchema: z.object({ text: z.string() }) }, async ({ text }) => ({
+            content: [{ type: 'text', text }],
+          }));
           return built;
         });
         const { app } = await setUp({ lazyServer: true, server, logger });
@@ -394,7 +409,12 @@ export function lifecycleSuite(harness: AdapterHarness): void {
         const after = await fetch(app.url, {
           method: 'POST',
           headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
+          body: JSON.stringify({
+            jsonrpc: '2.0',
+            id: 1,
+            method: 'initialize',
+            params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+          }),
         });
         expect(after.status).toBe(503);
         expect(after.headers.get('retry-after')).toBe('1');

@@ -106,7 +106,12 @@ export function twoNodeSuite(harness: AdapterHarness): void {
             if (text === 'from B') resolve(text);
           };
         });
-        const client = await connectThrough(nodes, major, ({ method, kind }) => (method === 'GET' || kind === 'initialize' ? 'A' : 'B'), (text) => received(text));
+        const client = await connectThrough(
+          nodes,
+          major,
+          ({ method, kind }) => (method === 'GET' || kind === 'initialize' ? 'A' : 'B'),
+          (text) => received(text),
+        );
         // The client opens its GET stream after initialization; wait until A holds it.
         await waitForGet(nodes);
         expect(await client.callTool('notify_standalone', { data: 'from B' })).toBe('sent');
@@ -132,7 +137,9 @@ export function twoNodeSuite(harness: AdapterHarness): void {
 
       it('replays on B, with Last-Event-ID, a response stream that began on A', async () => {
         const nodes = await cluster(major);
-        const client = await connectThrough(nodes, major, ({ method, lastEventId }) => (method === 'GET' && lastEventId !== undefined ? 'B' : 'A'));
+        const client = await connectThrough(nodes, major, ({ method, lastEventId }) =>
+          method === 'GET' && lastEventId !== undefined ? 'B' : 'A',
+        );
         expect(await client.callTool('drop_stream', { steps: 2 })).toBe('survived');
         expect(client.logs).toEqual(['before drop', 'after drop 1', 'after drop 2']);
         const resumed = nodes.hits.filter((hit) => hit.lastEventId !== undefined);
