@@ -2,13 +2,10 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest,
 import fp from 'fastify-plugin';
 import {
   type AuthInfo,
-  JsonRpcErrorCode,
   type McpSessionEndpoint,
   type McpSessionOptions,
   type SessionDirectory,
   createMcpSessionEndpoint,
-  sendJsonRpcError,
-  unparsableBody,
 } from '@x/mcp-session-core';
 
 export type { McpSessionOptions } from '@x/mcp-session-core';
@@ -32,8 +29,6 @@ declare module 'fastify' {
   }
 }
 
-const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
-
 async function plugin(fastify: FastifyInstance, options: McpSessionFastifyOptions & RegisterOptions): Promise<void> {
   // fastify-plugin runs this in the host's scope, where Fastify applies none of its register options:
   // they are ours to pass on to the route's scope, and not endpoint options.
@@ -51,31 +46,16 @@ async function plugin(fastify: FastifyInstance, options: McpSessionFastifyOption
   if (logLevel !== undefined) routeOptions.logLevel = logLevel;
   if (logSerializers !== undefined) routeOptions.logSerializers = logSerializers;
 
-  // The route lives in its own scope so its body parsing never leaks into the host app.
+  // The route lives in its own scope so its body handling never leaks into the host app. Fastify
+  // reads no body here: the endpoint reads and parses it, with the same limit and JSON rules as under
+  // every other adapter.
   await fastify.register(async function mcpSessionRoute(scope) {
-    const json = scope.getDefaultJsonParser('error', 'error');
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser(
-      'application/json',
-      { parseAs: 'string', bodyLimit: endpointOptions.maxBodyBytes ?? DEFAULT_BODY_LIMIT },
-      (request, body, done) => json(request, String(body), (error, value) => done(null, error ? unparsableBody : value)),
-    );
-    // Any other type: leave the body unread; the endpoint answers 415.
     scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
-    scope.setErrorHandler((error: { code?: string; statusCode?: number; message: string }, request, reply) => {
-      // Only Fastify's reading of the body (413, a bad Content-Length) is ours to answer. Anything else,
-      // such as a host auth hook's 401 with its WWW-Authenticate header, goes to the host's handler.
-      if (error.code?.startsWith('FST_ERR_CTP_') !== true) throw error;
-      reply.hijack();
-      const status = error.statusCode ?? 500;
-      const code = status === 500 ? JsonRpcErrorCode.InternalError : JsonRpcErrorCode.ServerError;
-      sendJsonRpcError(reply.raw, status, code, status === 413 ? 'Payload Too Large' : error.message);
-      request.log.warn({ err: error }, 'mcp-session: request refused');
-    });
     scope.all(path, async function mcpSessionHandler(request: FastifyRequest, reply: FastifyReply) {
       reply.hijack();
       const auth = request.auth ?? (request.raw as { auth?: AuthInfo }).auth;
-      await endpoint.handleRequest(request.raw, reply.raw, { body: request.body, auth });
+      await endpoint.handleRequest(request.raw, reply.raw, { auth });
     });
   }, routeOptions);
 }

@@ -731,6 +731,24 @@ export function httpRulesSuite(harness: AdapterHarness): void {
         expect(await app.sessions.count()).toBe(1);
         await expectEcho(app.url, sessionId);
       });
+
+      it('takes the limit from MCP_SESSION_MAX_BODY_BYTES like any other option', async () => {
+        const previous = process.env.MCP_SESSION_MAX_BODY_BYTES;
+        process.env.MCP_SESSION_MAX_BODY_BYTES = String(LIMIT);
+        let app: RunningApp;
+        try {
+          app = await start();
+        } finally {
+          if (previous === undefined) delete process.env.MCP_SESSION_MAX_BODY_BYTES;
+          else process.env.MCP_SESSION_MAX_BODY_BYTES = previous;
+        }
+        const sessionId = await openSession(app.url);
+        const json = JSON.stringify(echoCall('z'.repeat(2 * LIMIT)));
+        await expectRpcError(await postRaw(app.url, json, session(sessionId)), 413, SERVER_ERROR);
+        const { body, init } = chunkedBody(json.match(/[\s\S]{1,256}/g)!);
+        await expectRpcError(await postRaw(app.url, body, session(sessionId), init), 413, SERVER_ERROR);
+        await expectEcho(app.url, sessionId);
+      });
     });
 
     describe('415: Content-Type', () => {
