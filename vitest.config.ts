@@ -7,6 +7,7 @@ export default defineConfig({
   resolve: {
     // Tests run the TypeScript sources of the workspace packages, not their build output.
     alias: {
+      '@x/mcp-session-core/internal': fileURLToPath(new URL('./packages/core/src/internal.ts', import.meta.url)),
       '@x/mcp-session-core': source('core'),
       '@x/mcp-session-express': source('express'),
       '@x/mcp-session-koa': source('koa'),

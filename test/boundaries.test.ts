@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 /**
@@ -59,4 +59,42 @@ describe('package boundaries', () => {
       }
     }
   });
+
+  it.each(['core', 'express', 'koa', 'fastify', 'redis', 'testing'])('%s has no import cycle, type imports included', (name) => {
+    const files = sourceFiles(join(root, 'packages', name, 'src'));
+    const graph = new Map(
+      files.map((file) => [
+        file,
+        imports(file)
+          .filter(({ specifier }) => specifier.startsWith('.'))
+          .map(({ specifier }) => resolve(dirname(file), specifier.replace(/\.js$/, '.ts'))),
+      ]),
+    );
+    const cycle = findCycle(graph);
+    expect(cycle, cycle?.map((file) => file.slice(root.length)).join(' -> ')).toBeUndefined();
+  });
 });
+
+/** A cycle in the import graph, as the files along it, or undefined. */
+function findCycle(graph: Map<string, string[]>): string[] | undefined {
+  const state = new Map<string, 'open' | 'done'>();
+  const path: string[] = [];
+  const visit = (file: string): string[] | undefined => {
+    if (state.get(file) === 'done') return undefined;
+    if (state.get(file) === 'open') return [...path.slice(path.indexOf(file)), file];
+    state.set(file, 'open');
+    path.push(file);
+    for (const next of graph.get(file) ?? []) {
+      const cycle = visit(next);
+      if (cycle !== undefined) return cycle;
+    }
+    path.pop();
+    state.set(file, 'done');
+    return undefined;
+  };
+  for (const file of graph.keys()) {
+    const cycle = visit(file);
+    if (cycle !== undefined) return cycle;
+  }
+  return undefined;
+}

@@ -1,6 +1,6 @@
 import express from 'express';
 import { randomBytes } from 'node:crypto';
-import { cache, type McpSessionOptions, MemorySessionStore, rateLimit, resolveOptions } from '@x/mcp-session-core';
+import { cache, type McpSessionOptions, MemorySessionStore, rateLimit } from '@x/mcp-session-core';
 import { mcpSession, type McpSessionMiddleware } from '@x/mcp-session-express';
 import { createDemoServer, type DemoConfig } from './mcp-server.js';
 
@@ -16,20 +16,6 @@ export function createDemoApp(
   // process: fine for one process; several processes must share a key through the variable.
   const encryptionKeys =
     process.env.MCP_SESSION_ENCRYPTION_KEYS === undefined ? [{ id: 'demo', key: randomBytes(32).toString('base64') }] : undefined;
-  const settings = resolveOptions({
-    server: () => undefined as never,
-    ...options,
-    ...(encryptionKeys === undefined ? {} : { encryptionKeys }),
-  });
-  const config: DemoConfig = {
-    responseMode: settings.responseMode,
-    idleTimeoutMs: settings.idleTimeoutMs,
-    hibernateAfterMs: settings.hibernateAfterMs,
-    stores: options.sessionStore === undefined || options.sessionStore instanceof MemorySessionStore ? 'memory' : 'redis',
-    encryptionAtRest: settings.encryptionKeys !== undefined,
-    rateLimit: 'limited_echo: 5 calls per minute per session',
-    cache: 'resources/read: 30 s, shared by all sessions',
-  };
   const mcp: McpSessionMiddleware = mcpSession({
     ...(encryptionKeys === undefined ? {} : { encryptionKeys }),
     middleware: [
@@ -37,8 +23,19 @@ export function createDemoApp(
       cache({ ttlMs: 30_000, methods: ['resources/read'], scope: 'global' }),
     ],
     ...options,
+    // Servers are built per session, once the settings below are known.
     server: (session) => createDemoServer(session, () => mcp.sessions, config),
   });
+  const { settings } = mcp.endpoint;
+  const config: DemoConfig = {
+    responseMode: settings.responseMode,
+    idleTimeoutMs: settings.idleTimeoutMs,
+    hibernateAfterMs: settings.hibernateAfterMs,
+    stores: options.sessionStore === undefined || options.sessionStore instanceof MemorySessionStore ? 'memory' : 'redis',
+    encryptionAtRest: settings.encryptionAtRest,
+    rateLimit: 'limited_echo: 5 calls per minute per session',
+    cache: 'resources/read: 30 s, shared by all sessions',
+  };
   const app = express();
   // A host's auth middleware goes before the endpoint and sets req.auth (the SDK's AuthInfo).
   if (auth !== undefined) app.use(auth);

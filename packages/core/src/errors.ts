@@ -35,3 +35,23 @@ export const JsonRpcErrorCode = {
   /** Rate limited: `data.retryAfterMs` says when to try again (with HTTP 429). */
   RateLimited: -32029,
 } as const;
+
+/**
+ * A JSON-RPC error a middleware answers with. With `httpStatus`, a response that has not started yet
+ * is sent with that status and headers (a rate limit's 429 and `Retry-After`).
+ */
+export class JsonRpcError extends Error {
+  override readonly name = 'JsonRpcError';
+  readonly code: number;
+  readonly data: unknown;
+  readonly httpStatus: number | undefined;
+  readonly headers: Record<string, string>;
+
+  constructor(code: number, message: string, options: { data?: unknown; httpStatus?: number; headers?: Record<string, string> } = {}) {
+    super(message);
+    this.code = code;
+    this.data = options.data;
+    this.httpStatus = options.httpStatus;
+    this.headers = options.headers ?? {};
+  }
+}

@@ -1,61 +1,49 @@
-export {
-  createMcpSessionEndpoint,
-  LEGACY_PROTOCOL_VERSIONS,
-  unparsableBody,
-  type HandleRequestOptions,
-  type McpSessionEndpoint,
-  type SessionDirectory,
-} from './endpoint.js';
-export { McpSessionError, JsonRpcErrorCode, type McpSessionErrorCode } from './errors.js';
-export { sendError as sendJsonRpcError } from './http.js';
+/**
+ * The public API of `@x/mcp-session-core`: the endpoint, its options, sessions, middleware and the
+ * store interfaces with their memory implementations. Sibling packages reach internals through
+ * `@x/mcp-session-core/internal`.
+ */
+export { createMcpSessionEndpoint, type HandleRequestOptions, type McpSessionEndpoint, type SessionDirectory } from './create-endpoint.js';
+export { unparsableBody } from './http/post-body.js';
+export { LEGACY_PROTOCOL_VERSIONS } from './protocol/versions.js';
+export { JsonRpcError, JsonRpcErrorCode, McpSessionError, type McpSessionErrorCode } from './errors.js';
 export type {
-  JSONRPCMessage,
-  JSONRPCRequest,
-  JSONRPCNotification,
-  JSONRPCResponse,
   JSONRPCErrorResponse,
+  JSONRPCMessage,
+  JSONRPCNotification,
+  JSONRPCRequest,
+  JSONRPCResponse,
   JSONRPCResultResponse,
   RequestId,
-} from './jsonrpc.js';
+} from './protocol/jsonrpc.js';
+export { envName, mcpSessionOptionsSchema, type EndpointSettings, type McpSessionOptions } from './options.js';
+export type { EncryptionKey } from './crypto.js';
+export type {
+  AuthInfo,
+  ClientInfo,
+  Clock,
+  JsonRpcResult,
+  JsonValue,
+  Logger,
+  McpServerLike,
+  McpSession,
+  MessageContext,
+  MessageMiddleware,
+  MiddlewareCounters,
+  MiddlewareEnv,
+  MiddlewarePlugin,
+  Next,
+  NotificationSource,
+  PrefetchContext,
+  ResponseMode,
+  Scope,
+  SessionState,
+} from './types.js';
+export { forMethod, onCallTool, onGetPrompt, onListPrompts, onListResources, onListTools, onReadResource } from './pipeline/middleware.js';
+export { rateLimit, type RateLimitOptions } from './pipeline/rate-limit.js';
+export { cache, type CacheOptions } from './pipeline/cache.js';
+export type { MetricsSnapshot } from './metrics.js';
 export {
-  envName,
-  mcpSessionOptionsSchema,
-  resolveOptions,
-  type AuthInfo,
-  type Clock,
-  type Logger,
-  type McpServerLike,
-  type McpSessionOptions,
-  type ResolvedOptions,
-  type ResponseMode,
-} from './options.js';
-export type { ClientInfo, JsonValue, McpSession, SessionState } from './session.js';
-export { StateSealer, type EncryptionKey } from './crypto.js';
-export {
-  cache,
-  compose,
-  forMethod,
-  JsonRpcError,
-  onCallTool,
-  onGetPrompt,
-  onListPrompts,
-  onListResources,
-  onListTools,
-  onReadResource,
-  rateLimit,
-  type CacheOptions,
-  type JsonRpcResult,
-  type MessageContext,
-  type MessageMiddleware,
-  type MiddlewareEnv,
-  type MiddlewarePlugin,
-  type Next,
-  type PrefetchContext,
-  type RateLimitOptions,
-} from './middleware.js';
-export { Metrics, prometheusText, type MetricsSnapshot } from './metrics.js';
-export {
-  gcra,
   MemoryCacheStore,
   MemoryEventStore,
   MemoryMessageBus,
@@ -63,9 +51,8 @@ export {
   MemorySessionStore,
   type MemoryEventStoreOptions,
 } from './stores/memory.js';
+export { formatEventId, parseEventId } from './protocol/wire.js';
 export {
-  formatEventId,
-  parseEventId,
   sessionDeadline,
   type Awaitable,
   type BroadcastFilter,

@@ -21,6 +21,29 @@ export class Metrics {
   countError(status: number): void {
     this.errorsByStatus.set(status, (this.errorsByStatus.get(status) ?? 0) + 1);
   }
+
+  /** A middleware plugin's counters (`MiddlewareCounters`). */
+  count(counter: 'rateLimited' | 'cacheHits' | 'cacheMisses'): void {
+    this[counter] += 1;
+  }
+
+  /** The counters, with the gauges the endpoint reads from its modules. */
+  snapshot(gauges: Pick<MetricsSnapshot, 'sessionsActive' | 'liveInstances' | 'openStreams'>): MetricsSnapshot {
+    return {
+      sessionsCreated: this.sessionsCreated,
+      ...gauges,
+      sessionsClosed: { ...this.sessionsClosed },
+      sessionsRehydrated: this.sessionsRehydrated,
+      sessionsHibernated: this.sessionsHibernated,
+      requestsByMethod: Object.fromEntries(this.requestsByMethod),
+      errorsByStatus: Object.fromEntries(this.errorsByStatus),
+      rateLimited: this.rateLimited,
+      cacheHits: this.cacheHits,
+      cacheMisses: this.cacheMisses,
+      eventsStored: this.eventsStored,
+      eventsReplayed: this.eventsReplayed,
+    };
+  }
 }
 
 /** Numbers an operator can watch: counters since start, and gauges now. */

@@ -1,48 +1,13 @@
+/**
+ * The options of the endpoint and every adapter: one zod schema, the public type inferred from it,
+ * and `MCP_SESSION_*` environment variables read through it. Parsed once, at start-up.
+ */
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
+import type { EncryptionKey } from './crypto.js';
 import { McpSessionError } from './errors.js';
 import type { CacheStore, EventStore, MessageBus, RateLimitStore, SessionCloseReason, SessionStore } from './stores/types.js';
-import type { MessageMiddleware, MiddlewarePlugin } from './middleware.js';
-import type { McpSession } from './session.js';
-import type { EncryptionKey } from './crypto.js';
-
-/**
- * What the server factory returns: an `McpServer` of `@modelcontextprotocol/server` (v2) or
- * `@modelcontextprotocol/sdk` (v1). Only `connect` and `close` are used.
- */
-export interface McpServerLike {
-  connect(transport: never): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** The SDK's `AuthInfo` convention: what the host's auth middleware puts on `req.auth`. */
-export interface AuthInfo {
-  token: string;
-  clientId: string;
-  scopes: string[];
-  expiresAt?: number;
-  resource?: URL;
-  extra?: Record<string, unknown>;
-}
-
-/** A source of time in epoch milliseconds; inject one to test lifecycles without waiting. */
-export interface Clock {
-  now(): number;
-}
-
-/**
- * Structured logs, pino-compatible (`fastify.log` and a pino instance fit): an object of fields,
- * then a message.
- */
-export interface Logger {
-  error(fields: Record<string, unknown>, message: string): void;
-  warn(fields: Record<string, unknown>, message: string): void;
-  info(fields: Record<string, unknown>, message: string): void;
-  debug(fields: Record<string, unknown>, message: string): void;
-}
-
-/** How a request's response is sent. */
-export type ResponseMode = 'auto' | 'sse' | 'json';
+import type { AuthInfo, Clock, Logger, McpServerLike, McpSession, MessageMiddleware, MiddlewarePlugin } from './types.js';
 
 const fn = <T>(name: string) => z.custom<T>((value) => typeof value === 'function', { message: `${name} must be a function` });
 
@@ -230,4 +195,48 @@ export function resolveOptions(options: McpSessionOptions, env: Record<string, s
     })
     .join('; ');
   throw new McpSessionError('ERR_MCP_SESSION_INVALID_OPTIONS', `invalid options: ${problems}`);
+}
+
+/** The settings an endpoint runs with, as the host app may show them: no functions, stores or keys. */
+export type EndpointSettings = Readonly<
+  Omit<
+    ResolvedOptions,
+    | 'server'
+    | 'sessionStore'
+    | 'eventStore'
+    | 'messageBus'
+    | 'rateLimitStore'
+    | 'cacheStore'
+    | 'middleware'
+    | 'principal'
+    | 'onSessionCreated'
+    | 'onSessionClosed'
+    | 'clock'
+    | 'logger'
+    | 'encryptionKeys'
+  > & {
+    /** Whether state is sealed at rest (`encryptionKeys` are set). */
+    encryptionAtRest: boolean;
+  }
+>;
+
+/** What {@link EndpointSettings} shows of resolved options. */
+export function endpointSettings(options: ResolvedOptions): EndpointSettings {
+  const {
+    server: _server,
+    sessionStore: _sessionStore,
+    eventStore: _eventStore,
+    messageBus: _messageBus,
+    rateLimitStore: _rateLimitStore,
+    cacheStore: _cacheStore,
+    middleware: _middleware,
+    principal: _principal,
+    onSessionCreated: _onSessionCreated,
+    onSessionClosed: _onSessionClosed,
+    clock: _clock,
+    logger: _logger,
+    encryptionKeys,
+    ...settings
+  } = options;
+  return Object.freeze({ ...settings, encryptionAtRest: encryptionKeys !== undefined });
 }

@@ -3,14 +3,8 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  McpSessionError,
-  createMcpSessionEndpoint,
-  envName,
-  resolveOptions,
-  type McpSession,
-  type McpSessionEndpoint,
-} from '@x/mcp-session-core';
+import { McpSessionError, createMcpSessionEndpoint, envName, type McpSession, type McpSessionEndpoint } from '@x/mcp-session-core';
+import { resolveOptions } from '@x/mcp-session-core/internal';
 
 let server: Server | undefined;
 let endpoint: McpSessionEndpoint | undefined;

@@ -9,8 +9,8 @@ import {
   type SessionRecord,
   type SessionStore,
   type StateWriteOptions,
-  gcra,
 } from '@x/mcp-session-core';
+import { gcra } from '@x/mcp-session-core/internal';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 export { redisClusterForTests, redisForTests, startRedisServer, type TestRedis, type TestRedisCluster } from './redis.js';

@@ -1,4 +1,4 @@
-import type { JSONRPCMessage, RequestId } from '../jsonrpc.js';
+import type { JSONRPCMessage, RequestId } from '../protocol/jsonrpc.js';
 
 /** A value, or a promise of it: memory stores answer synchronously, remote stores asynchronously. */
 export type Awaitable<T> = T | Promise<T>;
@@ -195,18 +195,4 @@ export interface MessageBus {
   publish(topic: string, message: BusMessage): Awaitable<void>;
   /** Subscribes a handler; resolves to the function that removes it. */
   subscribe(topic: string, handler: (message: BusMessage) => void): Awaitable<() => Awaitable<void>>;
-}
-
-/** Event ids are `<streamId>.<sequence>`; stream ids never contain a dot. */
-export function formatEventId(streamId: string, sequence: number): string {
-  return `${streamId}.${sequence}`;
-}
-
-export function parseEventId(eventId: string): { streamId: string; sequence: number } | undefined {
-  const dot = eventId.lastIndexOf('.');
-  if (dot <= 0) return undefined;
-  const digits = eventId.slice(dot + 1);
-  if (!/^\d{1,15}$/.test(digits)) return undefined;
-  const sequence = Number(digits);
-  return { streamId: eventId.slice(0, dot), sequence };
 }

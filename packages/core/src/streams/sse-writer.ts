@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { JSONRPCMessage } from './jsonrpc.js';
+import type { JSONRPCMessage } from '../protocol/jsonrpc.js';
 
 /** Headers of every SSE response. `X-Accel-Buffering` stops nginx from holding events back. */
 export function sseHeaders(sessionId: string | undefined): Record<string, string> {

@@ -6,7 +6,7 @@ import {
   type RequestId,
   isRequest,
   isResponse,
-} from './jsonrpc.js';
+} from '../protocol/jsonrpc.js';
 
 /** Where the messages of one client request go: its POST stream. */
 export interface RequestSink {

@@ -82,10 +82,3 @@ export function isResponse(message: JSONRPCMessage): message is JSONRPCResponse 
 export function isInitializeRequest(message: JSONRPCMessage): message is JSONRPCRequest {
   return isRequest(message) && message.method === 'initialize';
 }
-
-/** A JSON-RPC error body for an HTTP-level rejection (no request id, as the SDK does). */
-export function errorBody(code: number, message: string, data?: unknown): JSONRPCErrorResponse {
-  const error: JSONRPCErrorResponse['error'] = { code, message };
-  if (data !== undefined) error.data = data;
-  return { jsonrpc: '2.0', error, id: null };
-}

@@ -1,19 +1,15 @@
 import type { ServerResponse } from 'node:http';
-import { type JSONRPCMessage, type JSONRPCResponse, type RequestId, isResponse } from './jsonrpc.js';
-import type { ResponseMode } from './options.js';
-import { SseWriter } from './sse.js';
-import type { RequestSink } from './transport.js';
-import { type Awaitable, type EventStore, parseEventId } from './stores/types.js';
+import { JsonRpcErrorCode } from '../errors.js';
+import { type Refusal, writeRefusal } from '../http/refusal.js';
+import type { JSONRPCMessage, JSONRPCResponse, RequestId } from '../protocol/jsonrpc.js';
+import { acceptsPriming } from '../protocol/versions.js';
+import type { Awaitable, EventStore } from '../stores/types.js';
+import type { RequestSink } from '../live/transport.js';
+import type { ResponseMode } from '../types.js';
+import { SseWriter } from './sse-writer.js';
 
-/** The first version whose clients accept the priming event (an id with empty data). */
-const PRIMING_MIN_VERSION = '2025-11-25';
-
-export function acceptsPriming(protocolVersion: string): boolean {
-  return protocolVersion >= PRIMING_MIN_VERSION;
-}
-
-/** What streams need from the endpoint. */
-export interface StreamContext {
+/** What a POST stream needs from the stream registry that owns it. */
+export interface PostStreamHost {
   readonly eventStore: EventStore | null;
   readonly retryIntervalMs: number;
   readonly maxStreamDurationMs: number | undefined;
@@ -48,7 +44,7 @@ export class PostStream implements RequestSink {
   /** Sent as `MCP-Session-Id`; cleared when an initialize fails. */
   sessionHeader: string | undefined;
 
-  readonly #ctx: StreamContext;
+  readonly #ctx: PostStreamHost;
   readonly #res: ServerResponse;
   readonly #mode: ResponseMode;
   readonly #protocolVersion: string;
@@ -64,7 +60,7 @@ export class PostStream implements RequestSink {
   #durationTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    ctx: StreamContext,
+    ctx: PostStreamHost,
     res: ServerResponse,
     init: {
       sessionId: string;
@@ -74,8 +70,8 @@ export class PostStream implements RequestSink {
       protocolVersion: string;
       requestIds: RequestId[];
       batch: boolean;
-      /** In `sse` mode, wait for the first message before sending headers (initialize: the session id may only go out with a result). */
-      lazy?: boolean;
+      /** In `sse` mode, send headers with the first message, not at once (initialize: the session id may only go out with a result). */
+      deferHeaders?: boolean;
     },
   ) {
     this.#ctx = ctx;
@@ -88,7 +84,7 @@ export class PostStream implements RequestSink {
     this.#batch = init.batch;
     this.#pending = new Set(init.requestIds);
     this.acceptsRelated = init.mode !== 'json';
-    if (init.mode === 'sse' && init.lazy !== true) this.#startSse();
+    if (init.mode === 'sse' && init.deferHeaders !== true) this.#startSse();
   }
 
   /** The stream's id, which names it in event ids and Last-Event-ID. */
@@ -130,28 +126,12 @@ export class PostStream implements RequestSink {
    * Answers a single request with an HTTP error status (a rate limit's 429), when nothing was sent yet.
    * False when the response already started or carries a batch: the caller answers in JSON-RPC instead.
    */
-  refuse(
-    status: number,
-    headers: Record<string, string>,
-    id: RequestId,
-    error: { code: number; message: string; data?: unknown },
-  ): boolean {
+  refuse(refused: Refusal & { id: RequestId }): boolean {
     if (this.#state !== 'pending' || this.#batch || this.#res.headersSent) return false;
-    this.#pending.delete(id);
+    this.#pending.delete(refused.id);
     this.#state = 'done';
     this.#ctx.streamDone(this);
-    if (this.#res.destroyed) return true;
-    const body: JSONRPCResponse = { jsonrpc: '2.0', id, error: { code: error.code, message: error.message } };
-    if (error.data !== undefined) body.error.data = error.data;
-    const text = JSON.stringify(body);
-    const out: Record<string, string> = {
-      ...headers,
-      'content-type': 'application/json',
-      'content-length': String(Buffer.byteLength(text)),
-    };
-    if (this.sessionHeader !== undefined) out['mcp-session-id'] = this.sessionHeader;
-    this.#res.writeHead(status, out);
-    this.#res.end(text);
+    writeRefusal(this.#res, refused, this.sessionHeader);
     return true;
   }
 
@@ -177,8 +157,7 @@ export class PostStream implements RequestSink {
     if (wasSse) {
       this.#sse?.end(retryMs);
     } else if (!this.#res.headersSent && !this.#res.destroyed) {
-      this.#res.writeHead(404, { 'content-type': 'application/json' });
-      this.#res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }));
+      writeRefusal(this.#res, { ok: false, status: 404, code: JsonRpcErrorCode.SessionNotFound, message: 'Session not found' });
     }
   }
 
@@ -283,72 +262,5 @@ export class PostStream implements RequestSink {
   #clearTimer(): void {
     if (this.#durationTimer !== undefined) clearTimeout(this.#durationTimer);
     this.#durationTimer = undefined;
-  }
-}
-
-/**
- * A GET response attached to one stream of a session: the standalone stream, or a stream being
- * resumed with `Last-Event-ID`. Events come from the replay first, then live; each is written once,
- * in order of its sequence number.
- */
-export class AttachedStream {
-  readonly sessionId: string;
-  readonly streamId: string;
-  /** Identifies this connection among every process (`<nodeId>:<n>`). */
-  readonly holder: string;
-  readonly writer: SseWriter;
-  readonly #endOnResponse: boolean;
-  /** Events at or below this sequence came before this connection (the client has them). */
-  readonly #lastSequence: number;
-  readonly #written = new Set<number>();
-  #buffer: Array<{ eventId: string | undefined; message: JSONRPCMessage }> | undefined = [];
-
-  constructor(init: {
-    sessionId: string;
-    streamId: string;
-    holder: string;
-    writer: SseWriter;
-    lastSequence: number;
-    endOnResponse: boolean;
-  }) {
-    this.sessionId = init.sessionId;
-    this.streamId = init.streamId;
-    this.holder = init.holder;
-    this.writer = init.writer;
-    this.#lastSequence = init.lastSequence;
-    this.#endOnResponse = init.endOnResponse;
-  }
-
-  /** True while the client is connected and the stream has not ended. */
-  get open(): boolean {
-    return this.writer.open;
-  }
-
-  /** Writes a live event, or holds it while the replay is still being written. */
-  deliver(eventId: string | undefined, message: JSONRPCMessage): void {
-    if (this.#buffer !== undefined) this.#buffer.push({ eventId, message });
-    else this.#write(eventId, message);
-  }
-
-  /** Writes replayed events, then whatever arrived live meanwhile, and goes live. */
-  replay(events: Iterable<{ id: string; message: JSONRPCMessage }>): void {
-    for (const event of events) this.#write(event.id, event.message);
-    const buffered = this.#buffer ?? [];
-    this.#buffer = undefined;
-    for (const event of buffered) this.#write(event.eventId, event.message);
-  }
-
-  #write(eventId: string | undefined, message: JSONRPCMessage): void {
-    if (!this.writer.open) return;
-    if (eventId !== undefined) {
-      // Events from several processes arrive out of sequence order: remember which were written
-      // rather than only the highest, so a late one is not mistaken for a duplicate.
-      const sequence = parseEventId(eventId)?.sequence ?? 0;
-      if (sequence <= this.#lastSequence || this.#written.has(sequence)) return;
-      this.#written.add(sequence);
-      if (this.#written.size > 4096) this.#written.delete(this.#written.values().next().value as number);
-    }
-    this.writer.event(eventId, message);
-    if (this.#endOnResponse && isResponse(message)) this.writer.end();
   }
 }

@@ -1,0 +1,289 @@
+/**
+ * The composition root: resolves the options once, builds every module with its slice of them, wires
+ * the interfaces each lower module declares, and owns the order of `close()`.
+ *
+ * adapter → http (checks, era) → lane → session manager → pipeline → transport → server, and back
+ * through streams; cluster routes between processes; the sweeper drives time.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ClusterRouter } from './cluster/router.js';
+import { StateSealer } from './crypto.js';
+import { type HandleRequestOptions, HttpEndpoint } from './http/endpoint.js';
+import { LegacySessionLane } from './lanes/legacy-sessions.js';
+import { KeptInitializeResults } from './live/initialize-results.js';
+import { LiveSessions } from './live/live-sessions.js';
+import type { TransportHost } from './live/transport.js';
+import { defaultLogger, errorReporter } from './log.js';
+import { Metrics, type MetricsSnapshot, prometheusText } from './metrics.js';
+import { type EndpointSettings, type McpSessionOptions, type ResolvedOptions, endpointSettings, resolveOptions } from './options.js';
+import { Dispatcher } from './pipeline/dispatcher.js';
+import type { JSONRPCNotification } from './protocol/jsonrpc.js';
+import { formatInstanceId } from './protocol/wire.js';
+import { randomSessionIds } from './sessions/ids.js';
+import { SessionManager } from './sessions/manager.js';
+import { principalResolver } from './sessions/principal.js';
+import { Sweeper } from './sessions/sweeper.js';
+import { MemoryCacheStore, MemoryEventStore, MemoryMessageBus, MemoryRateLimitStore, MemorySessionStore } from './stores/memory.js';
+import type { BroadcastFilter } from './stores/types.js';
+import { StreamRegistry } from './streams/registry.js';
+import { GetStreams } from './streams/resumption.js';
+import type { McpSession, MessageMiddleware, MiddlewarePlugin } from './types.js';
+
+export type { HandleRequestOptions } from './http/endpoint.js';
+
+/** Administration of the sessions, for the host app's own routes. */
+export interface SessionDirectory {
+  /** Every session in the store. */
+  list(): Promise<McpSession[]>;
+  get(id: string): Promise<McpSession | undefined>;
+  /** Ends a session as DELETE would; resolves false when it did not exist. */
+  terminate(id: string): Promise<boolean>;
+  /** Sessions in the store. */
+  count(): Promise<number>;
+  /** Sessions with a live server on this process. */
+  readonly liveCount: number;
+  /**
+   * Sends a notification to the GET stream of every session that has one open, on every process that
+   * shares the message bus. `filter` narrows it to a principal, listed sessions, or sessions holding a
+   * state key.
+   */
+  broadcast(notification: JSONRPCNotification, filter?: BroadcastFilter): Promise<void>;
+}
+
+/** The framework-free MCP endpoint. Adapters call {@link McpSessionEndpoint.handleRequest}. */
+export interface McpSessionEndpoint {
+  /** Serves one HTTP request to the MCP path. Never throws: every failure is answered. */
+  handleRequest(req: IncomingMessage, res: ServerResponse, options?: HandleRequestOptions): Promise<void>;
+  readonly sessions: SessionDirectory;
+  /** The settings this endpoint runs with (from code, the environment and the defaults). */
+  readonly settings: EndpointSettings;
+  /** This process's id among those sharing the stores. */
+  readonly nodeId: string;
+  /** Runs the lifecycle sweeper once: idle and expired sessions end, unused servers hibernate. */
+  sweep(): Promise<void>;
+  /** Adds message middleware, inside any already added. */
+  use(middleware: MessageMiddleware | MiddlewarePlugin): void;
+  /** Counters and gauges of this process. */
+  metrics(): Promise<MetricsSnapshot>;
+  /** A `(req, res)` handler answering with the metrics in Prometheus text format; mount it where you like. */
+  metricsHandler(): (req: IncomingMessage, res: ServerResponse) => void;
+  /** Ends every stream with a retry hint, closes every server and timer. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the endpoint. Options are validated here: a bad option throws an
+ * `McpSessionError` naming it.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { McpServer } from '@modelcontextprotocol/server';
+ * import { createMcpSessionEndpoint } from '@x/mcp-session-core';
+ *
+ * const endpoint = createMcpSessionEndpoint({
+ *   server: () => new McpServer({ name: 'demo', version: '1.0.0' }),
+ * });
+ * createServer((req, res) => void endpoint.handleRequest(req, res)).listen(3000, '127.0.0.1');
+ * ```
+ */
+export function createMcpSessionEndpoint(options: McpSessionOptions): McpSessionEndpoint {
+  return composeEndpoint(resolveOptions(options));
+}
+
+/** Builds the endpoint from resolved options (the adapters' shared entry). */
+export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
+  const log = options.logger ?? defaultLogger;
+  const clock = options.clock ?? Date;
+  const nodeId = options.nodeId ?? randomBytes(6).toString('base64url');
+  const instanceId = formatInstanceId(nodeId, randomBytes(3).toString('hex'));
+  const reportError = errorReporter(log, nodeId);
+  const metrics = new Metrics();
+  const store = options.sessionStore ?? new MemorySessionStore();
+  const eventStore =
+    options.eventStore === undefined ? new MemoryEventStore({ maxEventsPerStream: options.maxEventsPerStream }) : options.eventStore;
+  const bus = options.messageBus ?? new MemoryMessageBus();
+  let closed = false;
+  const isClosed = () => closed;
+
+  const dispatcher = new Dispatcher({
+    env: {
+      clock,
+      rateLimitStore: options.rateLimitStore ?? new MemoryRateLimitStore(),
+      cacheStore: options.cacheStore ?? new MemoryCacheStore(),
+      metrics,
+    },
+    metrics,
+    reportError,
+  });
+  // Modules that call each other both ways meet through the interfaces the lower one declares; the
+  // closures below reach modules built after them, once a request runs.
+  const streams: StreamRegistry = new StreamRegistry(
+    {
+      instanceId,
+      eventStore,
+      responseMode: options.responseMode,
+      retryIntervalMs: options.retryIntervalMs,
+      maxStreamDurationMs: options.maxStreamDurationMs,
+      keepAliveIntervalMs: options.keepAliveIntervalMs,
+      completedStreamTtlMs: options.completedStreamTtlMs,
+      now: () => clock.now(),
+      eventStored: () => void (metrics.eventsStored += 1),
+      reportError,
+    },
+    {
+      publishEvent: (...args) => cluster.publishEvent(...args),
+      watch: (sessionId) => cluster.watch(sessionId),
+      unwatch: (sessionId) => cluster.unwatch(sessionId),
+    },
+  );
+  const sessions: SessionManager = new SessionManager(
+    {
+      store,
+      ownsStore: options.sessionStore === undefined,
+      eventStore,
+      ids: randomSessionIds,
+      clock,
+      state: {
+        sealer: options.encryptionKeys === undefined ? undefined : new StateSealer(options.encryptionKeys),
+        maxStateKeys: options.maxStateKeys,
+        maxStateBytes: options.maxStateBytes,
+      },
+      idleTimeoutMs: options.idleTimeoutMs,
+      maxLifetimeMs: options.maxLifetimeMs,
+      maxSessions: options.maxSessions,
+      onMaxSessions: options.onMaxSessions,
+      sweepIntervalMs: options.sweepIntervalMs,
+      onSessionCreated: options.onSessionCreated,
+      onSessionClosed: options.onSessionClosed,
+      log,
+      metrics,
+      reportError,
+      announceEnded: (sessionId) => cluster.announceEnded(sessionId),
+    },
+    {
+      isBusy: (sessionId) => streams.hasAttached(sessionId) || live.pendingRequests(sessionId) > 0,
+      release: async (sessionId, retryMs) => {
+        streams.endSession(sessionId, retryMs);
+        await live.release(sessionId);
+      },
+    },
+  );
+  const transportHost: TransportHost = {
+    nextOutgoingId: () => cluster.nextOutgoingId(),
+    sendStandalone: (sessionId, message) => streams.sendStandalone(sessionId, message),
+    serverNotification: (sessionId, notification) => {
+      if (!dispatcher.watchesNotifications) return;
+      const session = live.get(sessionId);
+      if (session === undefined) return;
+      dispatcher.serverNotification({ scope: { kind: 'session', id: sessionId }, principal: session.record.principal }, notification);
+    },
+    reportError,
+  };
+  const keptResults = new KeptInitializeResults({ enabled: options.lazyServer, log, nodeId });
+  const live: LiveSessions = new LiveSessions({
+    factory: options.server,
+    clock,
+    hibernateAfterMs: options.hibernateAfterMs,
+    nodeId,
+    transportHost,
+    keptResults,
+    handle: (sessionId, getRecord) => sessions.handle(sessionId, getRecord),
+    metrics,
+    log,
+    reportError,
+  });
+  const cluster: ClusterRouter = new ClusterRouter(
+    { bus, store, eventStore, instanceId, clock, sweepIntervalMs: options.sweepIntervalMs, reportError },
+    streams,
+    {
+      receiveClientResponse: (sessionId, response) => void live.get(sessionId)?.transport.receiveResponse(response),
+      endedElsewhere: (sessionId) => sessions.endedElsewhere(sessionId),
+    },
+  );
+  const getStreams = new GetStreams(streams, cluster, {
+    eventStore,
+    retryIntervalMs: options.retryIntervalMs,
+    maxStreamDurationMs: options.maxStreamDurationMs,
+    eventsReplayed: (count) => void (metrics.eventsReplayed += count),
+  });
+  const legacy = new LegacySessionLane({
+    sessions,
+    live,
+    keptResults,
+    streams,
+    dispatcher,
+    getStreams,
+    routeClientResponse: (sessionId, response) => cluster.routeClientResponse(sessionId, response),
+    principalOf: principalResolver(options.principal),
+    now: () => clock.now(),
+    isClosed,
+    reportError,
+  });
+  const http = new HttpEndpoint({
+    originPolicy: { allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins },
+    maxBodyBytes: options.maxBodyBytes,
+    lanes: { legacy },
+    ready: () => cluster.ready(),
+    isClosed,
+    metrics,
+    reportError,
+  });
+  const sweeper = new Sweeper({ clock, intervalMs: options.sweepIntervalMs, reportError });
+  sweeper.add((now) => cluster.sweep(now));
+  // An open stream is activity: keep its session alive.
+  sweeper.add((now) => sessions.keepActive(streams.streamingSessions(), now));
+  sweeper.add((now) => sessions.expire(now));
+  sweeper.add((now) => live.hibernate(now, (sessionId) => streams.hasPostStreams(sessionId)));
+  for (const middleware of options.middleware) dispatcher.use(middleware);
+
+  const metricsSnapshot = async () =>
+    metrics.snapshot({ sessionsActive: await store.count(), liveInstances: live.size, openStreams: streams.openStreams });
+
+  return {
+    nodeId,
+    settings: endpointSettings(options),
+    handleRequest: (req, res, requestOptions) => http.handle(req, res, requestOptions),
+    sessions: {
+      list: async () => (await store.list()).map((record) => sessions.view(record)),
+      get: async (id) => {
+        const record = await sessions.get(id);
+        return record === undefined ? undefined : sessions.view(record);
+      },
+      terminate: async (id) => {
+        const record = await sessions.get(id);
+        return record !== undefined && (await sessions.end(record, 'deleted'));
+      },
+      count: async () => store.count(),
+      get liveCount() {
+        return live.size;
+      },
+      broadcast: (notification, filter) => cluster.broadcast(notification, filter),
+    },
+    sweep: () => sweeper.sweep(),
+    use: (middleware) => dispatcher.use(middleware),
+    metrics: metricsSnapshot,
+    metricsHandler: () => (_req, res) => {
+      metricsSnapshot().then(
+        (snapshot) => {
+          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+          res.end(prometheusText(snapshot));
+        },
+        (error: unknown) => {
+          reportError(error);
+          res.writeHead(500).end();
+        },
+      );
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await sweeper.stop();
+      streams.close(options.retryIntervalMs);
+      await live.close();
+      await sessions.shutdown();
+      await cluster.close();
+    },
+  };
+}

@@ -1,0 +1,62 @@
+/** Reading a JSON body of bounded size from the request stream, as a result object. */
+import type { IncomingMessage } from 'node:http';
+import { JsonRpcErrorCode } from '../errors.js';
+import { type Checked, type Refusal, refusal } from './refusal.js';
+
+export type BodyResult = Checked<{ value: unknown }>;
+
+const unreadable = (message: string): Refusal => refusal(400, JsonRpcErrorCode.ParseError, message);
+const notJson = (): Refusal => unreadable('Parse error: the body is not valid JSON');
+const tooLarge = (limit: number): Refusal =>
+  refusal(413, JsonRpcErrorCode.ServerError, `Payload Too Large: the body exceeds ${limit} bytes`);
+
+function parseBody(text: string): BodyResult {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return notJson();
+  }
+}
+
+/** Reads and parses a JSON body of at most `limit` bytes. */
+export function readJsonBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
+  if (req.readableEnded) {
+    // Something before the endpoint consumed the stream without handing over a parsed body.
+    return Promise.resolve(unreadable('Parse error: the request body was read before the MCP endpoint and no parsed body was passed on'));
+  }
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return Promise.resolve(tooLarge(limit));
+  }
+  if (req.complete && req.readableFlowing !== true && req.readableLength <= limit) {
+    // The whole body is already buffered (it came with the headers): take it without listeners.
+    const data = req.read() as Buffer | string | null;
+    return Promise.resolve(parseBody(data === null ? '' : data.toString()));
+  }
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (result: BodyResult) => {
+      if (done) return;
+      done = true;
+      resolve(result);
+    };
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > limit) {
+        finish(tooLarge(limit));
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (done) return;
+      finish(parseBody(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    });
+    req.on('error', () => finish(unreadable('Parse error: the body could not be read')));
+  });
+}

@@ -1,0 +1,101 @@
+/**
+ * The HTTP layer: the checks every request needs (shutdown, Host and Origin, method, then per method
+ * Accept, Content-Type and the body), era routing, and the one place a refusal is written and counted.
+ * Every request is answered: a failure inside a lane becomes 503 (a store out of reach) or 500.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { JsonRpcErrorCode, McpSessionError } from '../errors.js';
+import type { Lane } from '../lanes/lane.js';
+import type { Metrics } from '../metrics.js';
+import { classifyEra } from '../protocol/era.js';
+import type { AuthInfo } from '../types.js';
+import { checkPostHeaders } from './checks.js';
+import { type OriginPolicy, checkOriginAndHost } from './guards.js';
+import { parsePostBody } from './post-body.js';
+import { type Refusal, refusal, writeRefusal } from './refusal.js';
+
+const ALLOW = 'GET, POST, DELETE';
+
+/** Per-request input an adapter passes besides Node's `req` and `res`. */
+export interface HandleRequestOptions {
+  /** The body, when the host framework already parsed it (or `unparsableBody`). Read from `req` otherwise. */
+  body?: unknown;
+  /** Authentication from the host's middleware (the SDK's `req.auth` convention). */
+  auth?: AuthInfo;
+}
+
+export interface HttpEndpointSettings {
+  readonly originPolicy: OriginPolicy;
+  readonly maxBodyBytes: number;
+  /** The lane of each era; a 2026-07-28 request goes to the legacy lane until a modern lane is given. */
+  readonly lanes: { readonly legacy: Lane; readonly modern?: Lane };
+  /** Resolves once the process can serve (subscribed to the message bus). */
+  readonly ready: () => Promise<void>;
+  readonly isClosed: () => boolean;
+  readonly metrics: Metrics;
+  readonly reportError: (error: unknown) => void;
+}
+
+const shuttingDown = (): Refusal =>
+  refusal(503, JsonRpcErrorCode.ServerError, 'Service Unavailable: the MCP endpoint is shutting down', { headers: { 'retry-after': '1' } });
+const storeUnreachable = (): Refusal =>
+  refusal(503, JsonRpcErrorCode.ServerError, 'Service Unavailable: the session store is unreachable', { headers: { 'retry-after': '1' } });
+const methodNotAllowed = (): Refusal =>
+  refusal(405, JsonRpcErrorCode.ServerError, `Method Not Allowed: use ${ALLOW}`, { headers: { allow: ALLOW } });
+
+export class HttpEndpoint {
+  readonly #settings: HttpEndpointSettings;
+
+  constructor(settings: HttpEndpointSettings) {
+    this.#settings = settings;
+  }
+
+  /** Serves one HTTP request to the MCP path. Never throws: every failure is answered. */
+  async handle(req: IncomingMessage, res: ServerResponse, options: HandleRequestOptions = {}): Promise<void> {
+    const { lanes, isClosed, reportError } = this.#settings;
+    try {
+      if (isClosed()) return this.#refuse(res, shuttingDown());
+      const forbidden = checkOriginAndHost(req, this.#settings.originPolicy);
+      if (forbidden !== undefined) return this.#refuse(res, forbidden);
+      await this.#settings.ready();
+      const request = { req, res, auth: options.auth };
+      let refused: Refusal | undefined;
+      switch (req.method) {
+        case 'POST':
+          refused = await this.#post(req, options.body, request);
+          break;
+        case 'GET':
+          refused = await lanes.legacy.get(request);
+          break;
+        case 'DELETE':
+          refused = await lanes.legacy.delete(request);
+          break;
+        default:
+          refused = methodNotAllowed();
+      }
+      if (refused !== undefined) this.#refuse(res, refused);
+    } catch (error) {
+      reportError(error);
+      // A store out of reach is a passing condition: tell the client when to come back.
+      const storeDown = error instanceof McpSessionError && error.code === 'ERR_MCP_SESSION_STORE';
+      this.#refuse(res, storeDown ? storeUnreachable() : refusal(500, JsonRpcErrorCode.InternalError, 'Internal error'));
+    }
+  }
+
+  async #post(req: IncomingMessage, body: unknown, request: { req: IncomingMessage; res: ServerResponse; auth: AuthInfo | undefined }) {
+    const badHeaders = checkPostHeaders(req);
+    if (badHeaders !== undefined) return badHeaders;
+    const parsed = await parsePostBody(req, body, this.#settings.maxBodyBytes);
+    if (!parsed.ok) return parsed;
+    const { messages, batch } = parsed;
+    const { lanes } = this.#settings;
+    const lane = classifyEra(messages, batch).era === 'modern' ? (lanes.modern ?? lanes.legacy) : lanes.legacy;
+    return lane.post({ ...request, messages, batch });
+  }
+
+  /** Answers with the refusal's status and JSON-RPC error body, and counts it. */
+  #refuse(res: ServerResponse, refused: Refusal): void {
+    this.#settings.metrics.countError(refused.status);
+    writeRefusal(res, refused);
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * Internals for the sibling packages of this repository (adapters, Redis stores, the test suites):
+ * not part of the public API, and free to change in any release.
+ */
+export { composeEndpoint } from './create-endpoint.js';
+export { resolveOptions, type ResolvedOptions } from './options.js';
+export { Metrics, prometheusText } from './metrics.js';
+export { compose } from './pipeline/compose.js';
+export { gcra } from './stores/memory.js';
+export { refusal, writeRefusal, type Refusal } from './http/refusal.js';
+export { StateSealer } from './crypto.js';

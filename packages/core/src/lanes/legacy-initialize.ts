@@ -1,0 +1,115 @@
+/**
+ * `initialize` in the legacy session lane: a new session's record, its server (or, with
+ * `lazyServer`, a kept result), and the session stored only once the server agreed — a failed
+ * initialize leaves no session behind.
+ */
+import { JsonRpcErrorCode } from '../errors.js';
+import { messageExtra } from '../http/request-view.js';
+import { type Refusal, refusal } from '../http/refusal.js';
+import type { KeptInitializeResults } from '../live/initialize-results.js';
+import type { LiveSession, LiveSessions } from '../live/live-sessions.js';
+import type { RequestSink } from '../live/transport.js';
+import type { DispatchTarget, Dispatcher } from '../pipeline/dispatcher.js';
+import type { JSONRPCRequest, JSONRPCResponse } from '../protocol/jsonrpc.js';
+import type { SessionManager } from '../sessions/manager.js';
+import type { SessionRecord } from '../stores/types.js';
+import type { PostStream } from '../streams/post-stream.js';
+import type { StreamRegistry } from '../streams/registry.js';
+import type { LaneRequest } from './lane.js';
+
+export interface SessionCreation {
+  readonly sessions: SessionManager;
+  readonly live: LiveSessions;
+  readonly keptResults: KeptInitializeResults;
+  readonly streams: StreamRegistry;
+  readonly dispatcher: Dispatcher;
+  readonly isClosed: () => boolean;
+  readonly reportError: (error: unknown) => void;
+}
+
+/** Serves an `initialize`: answers it itself, or returns the refusal (503 at `maxSessions`, 500 when no server could be built). */
+export async function initializeSession(
+  deps: SessionCreation,
+  request: LaneRequest,
+  initialize: JSONRPCRequest,
+  principal: string | undefined,
+): Promise<Refusal | undefined> {
+  const { sessions, live, keptResults, streams, dispatcher } = deps;
+  const full = await sessions.admit();
+  if (full !== undefined) return full;
+  const record = sessions.newRecord(initialize, principal);
+  const requested = record.protocolVersion;
+
+  // With lazyServer, a result the factory's servers gave before answers without building one; the
+  // session's server is built by its first request that needs it (the rehydration path).
+  let built: LiveSession | undefined;
+  let target = keptResults.answering(record, sessions.view(record), initialize, requested);
+  if (target === undefined) {
+    try {
+      built = await live.build(record);
+    } catch (error) {
+      deps.reportError(error);
+      return refusal(500, JsonRpcErrorCode.InternalError, 'Internal error: the MCP server could not be created');
+    }
+    target = keptResults.enabled ? keptResults.learning(built, requested) : built;
+  }
+  const stream = streams.openPostStream(request.res, {
+    sessionId: record.id,
+    protocolVersion: requested,
+    requestIds: [initialize.id],
+    batch: false,
+    deferHeaders: true,
+  });
+  dispatcher.dispatch({
+    target,
+    scope: { kind: 'session', id: record.id },
+    request: initialize,
+    extra: messageExtra(request.req, request.auth),
+    sink: initializeSink(deps, { record, target, built, stream }),
+    response: stream,
+    headers: request.req.headers,
+    auth: request.auth,
+    locals: undefined,
+  });
+  return undefined;
+}
+
+/** Stores the session once its server answered with a result; a failed initialize leaves nothing behind. */
+function initializeSink(
+  deps: SessionCreation,
+  pending: { record: SessionRecord; target: DispatchTarget; built: LiveSession | undefined; stream: PostStream },
+): RequestSink {
+  const { record, target, built, stream } = pending;
+  const { sessions, live } = deps;
+  return {
+    acceptsRelated: stream.acceptsRelated,
+    send: (message) => stream.send(message),
+    respond: async (response: JSONRPCResponse) => {
+      if ('result' in response && !deps.isClosed()) {
+        const negotiated = response.result.protocolVersion;
+        if (typeof negotiated === 'string') record.protocolVersion = negotiated;
+        try {
+          await sessions.save(record);
+          if (built !== undefined) live.adopt(built);
+        } catch (error) {
+          deps.reportError(error);
+          stream.sessionHeader = undefined;
+          stream.respond({
+            jsonrpc: '2.0',
+            id: response.id,
+            error: { code: JsonRpcErrorCode.InternalError, message: 'Internal error: the session could not be stored' },
+          });
+          if (built !== undefined) await live.dispose(built);
+          return;
+        }
+        stream.respond(response);
+        await sessions.created(record, target.session);
+        return;
+      }
+      // A failed initialize: the client gets the server's error, and no session exists.
+      stream.sessionHeader = undefined;
+      stream.respond(response);
+      if (built !== undefined) await live.dispose(built);
+    },
+  };
+}

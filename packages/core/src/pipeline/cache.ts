@@ -1,0 +1,96 @@
+import type { JSONRPCNotification } from '../protocol/jsonrpc.js';
+import type { JsonRpcResult, MiddlewareEnv, MiddlewarePlugin, Scope } from '../types.js';
+import { scopeKey } from './middleware.js';
+
+/** Options of {@link cache}. */
+export interface CacheOptions {
+  /** Methods whose results are cached. Default: the list methods and `resources/read`. */
+  methods?: readonly string[];
+  ttlMs: number;
+  /**
+   * Who shares an entry. `session` (default): the request's scope — its session in a legacy session.
+   * `principal`: the authenticated principal, else the scope. `global`: everyone.
+   */
+  scope?: 'session' | 'principal' | 'global';
+}
+
+const DEFAULT_CACHED = ['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read'];
+
+/** Which cache family a `list_changed` or `updated` notification invalidates. */
+function invalidatedFamilies(notification: JSONRPCNotification): string[] {
+  switch (notification.method) {
+    case 'notifications/tools/list_changed':
+      return ['tools/list'];
+    case 'notifications/prompts/list_changed':
+      return ['prompts/list'];
+    case 'notifications/resources/list_changed':
+      return ['resources/list', 'resources/templates/list'];
+    case 'notifications/resources/updated':
+      return typeof notification.params?.uri === 'string' ? [`resources/read ${notification.params.uri}`] : [];
+    default:
+      return [];
+  }
+}
+
+/** A key for params that ignores `_meta` (progress tokens and the like) and key order. */
+function stableParams(params: Record<string, unknown> | undefined): string {
+  if (params === undefined) return '';
+  const sorted = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(sorted);
+    if (typeof value !== 'object' || value === null) return value;
+    return Object.fromEntries(
+      Object.keys(value)
+        .filter((name) => name !== '_meta')
+        .sort()
+        .map((name) => [name, sorted((value as Record<string, unknown>)[name])]),
+    );
+  };
+  return JSON.stringify(sorted(params));
+}
+
+/**
+ * Caches results in the endpoint's `CacheStore`. Entries of a family are invalidated by the matching
+ * `notifications/*\/list_changed` or `notifications/resources/updated` from the server, by bumping a
+ * generation counter, so no key is ever searched for. Hits and misses are counted in the metrics.
+ *
+ * @example
+ * ```ts
+ * mcpSession({ server, middleware: [cache({ ttlMs: 60_000, scope: 'global' })] });
+ * ```
+ */
+export function cache(options: CacheOptions): MiddlewarePlugin {
+  const { methods = DEFAULT_CACHED, ttlMs, scope = 'session' } = options;
+  if (!(ttlMs > 0)) throw new TypeError('cache: ttlMs must be positive');
+  let env: MiddlewareEnv | undefined;
+  const sharedBy = (requestScope: Scope, principal: string | undefined): string =>
+    scope === 'global' ? 'g' : scope === 'principal' ? `p:${principal ?? scopeKey(requestScope)}` : scopeKey(requestScope);
+  const family = (method: string, params: Record<string, unknown> | undefined): string =>
+    method === 'resources/read' ? `resources/read ${String(params?.uri)}` : method;
+  return {
+    name: 'cache',
+    setup(lent) {
+      env = lent;
+    },
+    async handle(ctx, next) {
+      if (env === undefined || !methods.includes(ctx.method)) return next();
+      const { cacheStore, clock, metrics } = env;
+      const scoped = sharedBy(ctx.scope, ctx.principal);
+      const generation = await cacheStore.counter(`gen:${scoped}:${family(ctx.method, ctx.params)}`);
+      const key = `c:${scoped}:${ctx.method}:${generation}:${stableParams(ctx.params)}`;
+      const hit = await cacheStore.get(key, clock.now());
+      if (hit !== undefined) {
+        metrics.count('cacheHits');
+        return JSON.parse(hit) as JsonRpcResult;
+      }
+      metrics.count('cacheMisses');
+      const result = await next();
+      await cacheStore.set(key, JSON.stringify(result), ttlMs, clock.now());
+      return result;
+    },
+    async onServerNotification(source, notification) {
+      if (env === undefined) return;
+      const scoped = sharedBy(source.scope, source.principal);
+      for (const name of invalidatedFamilies(notification)) await env.cacheStore.incr(`gen:${scoped}:${name}`);
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/** Helpers to write message middleware for one method, and the plugin shape every middleware takes. */
+import type { MessageMiddleware, MiddlewarePlugin, Scope } from '../types.js';
+
+export function toPlugin(middleware: MessageMiddleware | MiddlewarePlugin): MiddlewarePlugin {
+  return typeof middleware === 'function' ? { name: middleware.name || 'middleware', handle: middleware } : middleware;
+}
+
+/**
+ * A key for everything kept per scope (rate-limit counters, cache entries): `s:<session id>`,
+ * `p:<principal>` or `h:<handle>`.
+ */
+export function scopeKey(scope: Scope): string {
+  return `${scope.kind === 'session' ? 's' : scope.kind === 'principal' ? 'p' : 'h'}:${scope.id}`;
+}
+
+/** Middleware for one method only. */
+export function forMethod(method: string, handler: MessageMiddleware): MessageMiddleware {
+  return function methodMiddleware(ctx, next) {
+    return ctx.method === method ? handler(ctx, next) : next();
+  };
+}
+
+/** Runs around `tools/call`. */
+export const onCallTool = (handler: MessageMiddleware): MessageMiddleware => forMethod('tools/call', handler);
+/** Runs around `tools/list`. */
+export const onListTools = (handler: MessageMiddleware): MessageMiddleware => forMethod('tools/list', handler);
+/** Runs around `resources/read`. */
+export const onReadResource = (handler: MessageMiddleware): MessageMiddleware => forMethod('resources/read', handler);
+/** Runs around `resources/list`. */
+export const onListResources = (handler: MessageMiddleware): MessageMiddleware => forMethod('resources/list', handler);
+/** Runs around `prompts/get`. */
+export const onGetPrompt = (handler: MessageMiddleware): MessageMiddleware => forMethod('prompts/get', handler);
+/** Runs around `prompts/list`. */
+export const onListPrompts = (handler: MessageMiddleware): MessageMiddleware => forMethod('prompts/list', handler);

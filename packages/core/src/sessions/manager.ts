@@ -1,0 +1,221 @@
+/**
+ * The session manager: creates sessions, resolves a request's session with the principal check, and
+ * owns the one path that ends a session — whatever ends it (DELETE, the admin `terminate`, eviction,
+ * idle or absolute expiry, shutdown) — releasing everything the session holds here, telling every
+ * other process, and running the hooks.
+ */
+import { JsonRpcErrorCode } from '../errors.js';
+import { type Refusal, refusal } from '../http/refusal.js';
+import type { Metrics } from '../metrics.js';
+import type { JSONRPCRequest } from '../protocol/jsonrpc.js';
+import { requestedVersion } from '../protocol/versions.js';
+import { type EventStore, type SessionCloseReason, type SessionRecord, type SessionStore, expiryReason } from '../stores/types.js';
+import type { Clock, Logger, McpSession } from '../types.js';
+import { type HandleRuntime, sessionHandle } from './handle.js';
+import type { SessionIdStrategy } from './ids.js';
+import type { StateRuntime } from './state.js';
+
+/** Expired records taken from the store per call. */
+const EXPIRED_BATCH = 500;
+/** Eviction candidates looked at per new session at `maxSessions`. */
+const EVICTION_CANDIDATES = 16;
+
+/** What a session holds on this process besides its record (streams, a live server). */
+export interface SessionResources {
+  /** A client is attached or a request is in flight: not a session to evict. */
+  isBusy(sessionId: string): boolean;
+  /** Ends the session's streams (with a retry hint when given) and drops its server here. */
+  release(sessionId: string, retryMs?: number): Promise<void>;
+}
+
+export interface SessionManagerSettings {
+  readonly store: SessionStore;
+  /** True when the store is this endpoint's own memory store: its sessions end with the endpoint. */
+  readonly ownsStore: boolean;
+  readonly eventStore: EventStore | null;
+  readonly ids: SessionIdStrategy;
+  readonly clock: Clock;
+  readonly state: Omit<StateRuntime, 'store' | 'clock'>;
+  readonly idleTimeoutMs: number;
+  readonly maxLifetimeMs: number | undefined;
+  readonly maxSessions: number | undefined;
+  readonly onMaxSessions: 'reject' | 'evict-lru';
+  readonly sweepIntervalMs: number;
+  readonly onSessionCreated: ((session: McpSession) => void | Promise<void>) | undefined;
+  readonly onSessionClosed: ((session: McpSession, reason: SessionCloseReason) => void | Promise<void>) | undefined;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly reportError: (error: unknown) => void;
+  /** Tells every other process that the session ended (the cluster module publishes it). */
+  readonly announceEnded: (sessionId: string) => void | Promise<void>;
+}
+
+export class SessionManager {
+  readonly store: SessionStore;
+  readonly #settings: SessionManagerSettings;
+  readonly #resources: SessionResources;
+  readonly #runtime: HandleRuntime;
+  /** Cleanup registered with `session.onClose`, by session, on this process. */
+  readonly #disposers = new Map<string, Set<() => void | Promise<void>>>();
+
+  constructor(settings: SessionManagerSettings, resources: SessionResources) {
+    this.#settings = settings;
+    this.#resources = resources;
+    this.store = settings.store;
+    this.#runtime = {
+      ...settings.state,
+      store: settings.store,
+      clock: settings.clock,
+      onClose: (sessionId, cleanup) => {
+        let set = this.#disposers.get(sessionId);
+        if (set === undefined) this.#disposers.set(sessionId, (set = new Set()));
+        set.add(cleanup);
+        return () => void this.#disposers.get(sessionId)?.delete(cleanup);
+      },
+    };
+  }
+
+  /** A handle over a record read through `getRecord`, so it shows later touches on this process. */
+  handle(sessionId: string, getRecord: () => SessionRecord): McpSession {
+    return sessionHandle(sessionId, getRecord, this.#runtime);
+  }
+
+  /** A handle over a record as it is now. */
+  view(record: SessionRecord): McpSession {
+    return sessionHandle(record.id, () => record, this.#runtime);
+  }
+
+  /** Makes room for one more session under `maxSessions`, or says why there is none (503). */
+  async admit(): Promise<Refusal | undefined> {
+    const { maxSessions, onMaxSessions, sweepIntervalMs } = this.#settings;
+    if (maxSessions === undefined || (await this.store.count()) < maxSessions) return undefined;
+    if (onMaxSessions === 'evict-lru') {
+      for (const candidate of await this.store.leastRecentlyActive(EVICTION_CANDIDATES)) {
+        if (!this.#resources.isBusy(candidate.id) && (await this.end(candidate, 'evicted'))) return undefined;
+      }
+    }
+    return refusal(503, JsonRpcErrorCode.ServerError, 'Service Unavailable: too many sessions', {
+      headers: { 'retry-after': String(Math.ceil(sweepIntervalMs / 1000)) },
+    });
+  }
+
+  /** The record of a session an `initialize` asks for; nothing is stored yet. */
+  newRecord(initialize: JSONRPCRequest, principal: string | undefined): SessionRecord {
+    const { clock, ids, idleTimeoutMs, maxLifetimeMs } = this.#settings;
+    const now = clock.now();
+    const params = initialize.params ?? {};
+    const record: SessionRecord = {
+      id: ids.mint(),
+      protocolVersion: requestedVersion(params),
+      initialize: { id: initialize.id, params },
+      principal,
+      createdAt: now,
+      lastActiveAt: now,
+      requestCount: 1,
+      idleTimeoutMs,
+    };
+    if (maxLifetimeMs !== undefined) record.expiresAt = now + maxLifetimeMs;
+    return record;
+  }
+
+  /** Stores a new session's record; it exists from now on. Throws when the store does. */
+  async save(record: SessionRecord): Promise<void> {
+    await this.store.create(record);
+  }
+
+  /** Counts, logs and announces a session whose `initialize` was answered. */
+  async created(record: SessionRecord, session: McpSession): Promise<void> {
+    this.#settings.metrics.sessionsCreated += 1;
+    this.#settings.log.info(
+      { sessionId: record.id, protocolVersion: record.protocolVersion, principal: record.principal },
+      'mcp-session: session created',
+    );
+    try {
+      await this.#settings.onSessionCreated?.(session);
+    } catch (error) {
+      this.#settings.reportError(error);
+    }
+  }
+
+  /**
+   * The session of a client's request, marked active (and a request counted, when it carries one).
+   * Undefined when it is unknown, ended, or bound to another principal: all look the same from outside.
+   */
+  async resolve(sessionId: string, principal: string | undefined, countRequest: boolean): Promise<SessionRecord | undefined> {
+    return this.store.touch(sessionId, this.#settings.clock.now(), { principal, countRequest });
+  }
+
+  /** The record, without marking activity. */
+  async get(sessionId: string): Promise<SessionRecord | undefined> {
+    return this.store.get(sessionId, this.#settings.clock.now());
+  }
+
+  /** Marks sessions active (their clients hold open streams). */
+  async keepActive(sessionIds: Iterable<string>, now: number): Promise<void> {
+    for (const sessionId of sessionIds) await this.store.touch(sessionId, now);
+  }
+
+  /** Ends a session: true for the one caller, on any process, that removed it from the store. */
+  async end(record: SessionRecord, reason: SessionCloseReason): Promise<boolean> {
+    if (!(await this.store.delete(record.id))) return false;
+    await this.#ended(record, reason);
+    return true;
+  }
+
+  /** Ends every session past its idle or absolute deadline (a sweep task). */
+  async expire(now: number): Promise<void> {
+    for (;;) {
+      const expired = await this.store.takeExpired(now, EXPIRED_BATCH);
+      for (const record of expired) await this.#ended(record, expiryReason(record, now));
+      if (expired.length < EXPIRED_BATCH) break;
+    }
+  }
+
+  /** Another process ended the session: release what it holds here. */
+  async endedElsewhere(sessionId: string): Promise<void> {
+    await this.#resources.release(sessionId);
+    await this.#runDisposers(sessionId);
+  }
+
+  /** Shutdown: sessions that lived only in this endpoint's memory end with it; every cleanup runs. */
+  async shutdown(): Promise<void> {
+    if (this.#settings.ownsStore) {
+      for (const record of await this.store.list()) await this.end(record, 'shutdown');
+    }
+    for (const sessionId of [...this.#disposers.keys()]) await this.#runDisposers(sessionId);
+  }
+
+  /** The one path every ended session takes, once it is gone from the store. */
+  async #ended(record: SessionRecord, reason: SessionCloseReason): Promise<void> {
+    const { eventStore, metrics, log, onSessionClosed, reportError, announceEnded } = this.#settings;
+    await this.#resources.release(record.id);
+    await this.#runDisposers(record.id);
+    try {
+      await eventStore?.deleteSession(record.id);
+      await announceEnded(record.id);
+    } catch (error) {
+      reportError(error);
+    }
+    metrics.sessionsClosed[reason] += 1;
+    log.info({ sessionId: record.id, reason }, 'mcp-session: session closed');
+    try {
+      await onSessionClosed?.(this.view(record), reason);
+    } catch (error) {
+      reportError(error);
+    }
+  }
+
+  /** Runs the session's `onClose` cleanup registered on this process, once. */
+  async #runDisposers(sessionId: string): Promise<void> {
+    const set = this.#disposers.get(sessionId);
+    if (set === undefined) return;
+    this.#disposers.delete(sessionId);
+    for (const cleanup of set) {
+      try {
+        await cleanup();
+      } catch (error) {
+        this.#settings.reportError(error);
+      }
+    }
+  }
+}
