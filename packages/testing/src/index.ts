@@ -3,7 +3,7 @@ import type { AdapterHarness } from './harness.js';
 import { conformanceSuite } from './suites/conformance.js';
 import { featuresSuite } from './suites/features.js';
 import { hostSuite } from './suites/host.js';
-import { httpRulesSuite } from './suites/http-rules.js';
+import { httpRulesSuite } from './suites/http-rules/index.js';
 import { interopSuite } from './suites/interop.js';
 import { lifecycleSuite } from './suites/lifecycle.js';
 import { twoNodeSuite } from './suites/two-node.js';
@@ -49,7 +49,7 @@ export {
   type StoreSuiteTarget,
   type TestRedis,
   type TestRedisCluster,
-} from './stores.js';
+} from './stores/index.js';
 export { startRoundRobinProxy, type RoundRobinProxy } from './proxy.js';
 export { deleteKeys, onRedis, redisStoresForTests, type SharedStores } from './redis-harness.js';
 export { ACCEPT_BOTH, initializeParams, openRawSession, postInitialize, postInSession } from './raw.js';
