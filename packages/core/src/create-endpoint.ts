@@ -14,7 +14,7 @@ import { LegacySessionLane } from './lanes/legacy-sessions.js';
 import { KeptInitializeResults } from './live/initialize-results.js';
 import { LiveSessions } from './live/live-sessions.js';
 import type { TransportHost } from './live/transport.js';
-import { defaultLogger, errorReporter } from './log.js';
+import { defaultLogger, errorReporter, sessionTag } from './log.js';
 import { Metrics, type MetricsSnapshot, prometheusText } from './metrics.js';
 import { type EndpointSettings, type McpSessionOptions, type ResolvedOptions, endpointSettings, resolveOptions } from './options.js';
 import { Dispatcher } from './pipeline/dispatcher.js';
@@ -115,6 +115,7 @@ export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
       metrics,
     },
     metrics,
+    requestTimeoutMs: options.requestTimeoutMs,
     reportError,
   });
   // Modules that call each other both ways meet through the interfaces the lower one declares; the
@@ -126,10 +127,13 @@ export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
       responseMode: options.responseMode,
       retryIntervalMs: options.retryIntervalMs,
       maxStreamDurationMs: options.maxStreamDurationMs,
+      maxStreamBufferBytes: options.maxStreamBufferBytes,
       keepAliveIntervalMs: options.keepAliveIntervalMs,
+      sseAfterMs: options.sseAfterMs,
       completedStreamTtlMs: options.completedStreamTtlMs,
       now: () => clock.now(),
       eventStored: () => void (metrics.eventsStored += 1),
+      streamOverflowed: () => void (metrics.streamsOverflowed += 1),
       reportError,
     },
     {
@@ -206,7 +210,12 @@ export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
     eventStore,
     retryIntervalMs: options.retryIntervalMs,
     maxStreamDurationMs: options.maxStreamDurationMs,
+    maxStreamBufferBytes: options.maxStreamBufferBytes,
     eventsReplayed: (count) => void (metrics.eventsReplayed += count),
+    gap: (sessionId, streamId) => {
+      metrics.resumptionGaps += 1;
+      log.warn({ session: sessionTag(sessionId), streamId }, 'mcp-session: a resumption asked for events the event store no longer holds');
+    },
   });
   const legacy = new LegacySessionLane({
     sessions,
@@ -217,6 +226,8 @@ export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
     getStreams,
     routeClientResponse: (sessionId, response) => cluster.routeClientResponse(sessionId, response),
     principalOf: principalResolver(options.principal),
+    maxRequestsInFlight: options.maxRequestsInFlight,
+    maxInitializeBytes: options.maxInitializeBytes,
     now: () => clock.now(),
     isClosed,
     reportError,
@@ -224,6 +235,7 @@ export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
   const http = new HttpEndpoint({
     originPolicy: { allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins },
     maxBodyBytes: options.maxBodyBytes,
+    bodyTimeoutMs: options.bodyTimeoutMs,
     lanes: { legacy },
     ready: () => cluster.ready(),
     isClosed,
@@ -235,6 +247,7 @@ export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
   // An open stream is activity: keep its session alive.
   sweeper.add((now) => sessions.keepActive(streams.streamingSessions(), now));
   sweeper.add((now) => sessions.expire(now));
+  sweeper.add((now) => dispatcher.expire(now));
   sweeper.add((now) => live.hibernate(now, (sessionId) => streams.hasPostStreams(sessionId)));
   for (const middleware of options.middleware) dispatcher.use(middleware);
 

@@ -32,6 +32,8 @@ export const JsonRpcErrorCode = {
   ServerError: -32000,
   /** Session not found (unknown, expired, terminated, or bound to another principal). */
   SessionNotFound: -32001,
+  /** No answer within `requestTimeoutMs` (the code the SDK uses for a request timeout). */
+  RequestTimeout: -32001,
   /** Rate limited: `data.retryAfterMs` says when to try again (with HTTP 429). */
   RateLimited: -32029,
 } as const;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from './types.js';
 
 /** Without a logger: errors become process warnings; lifecycle messages are dropped. */
@@ -20,4 +21,12 @@ export function errorReporter(log: Logger, nodeId: string): (error: unknown) => 
     const err = error instanceof Error ? error : new Error(String(error));
     log.error({ err, nodeId }, 'mcp-session: error');
   };
+}
+
+/**
+ * A short, non-reversible tag of a session id for logs: enough to tell sessions apart and to match
+ * log lines, useless to take a session over.
+ */
+export function sessionTag(sessionId: string): string {
+  return createHash('sha256').update(sessionId).digest('base64url').slice(0, 10);
 }

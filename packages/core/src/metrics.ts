@@ -1,3 +1,4 @@
+import { CLIENT_REQUEST_METHODS } from './protocol/methods.js';
 import type { SessionCloseReason } from './stores/types.js';
 
 /** Counters of one endpoint on this process; a snapshot is {@link MetricsSnapshot}. */
@@ -10,12 +11,17 @@ export class Metrics {
   cacheMisses = 0;
   eventsStored = 0;
   eventsReplayed = 0;
+  requestsTimedOut = 0;
+  streamsOverflowed = 0;
+  resumptionGaps = 0;
   readonly sessionsClosed: Record<SessionCloseReason, number> = { deleted: 0, idle: 0, expired: 0, evicted: 0, shutdown: 0 };
   readonly requestsByMethod = new Map<string, number>();
   readonly errorsByStatus = new Map<number, number>();
 
+  /** Counts a request under its method, or under `other` for a method MCP does not define: labels stay bounded. */
   countRequest(method: string): void {
-    this.requestsByMethod.set(method, (this.requestsByMethod.get(method) ?? 0) + 1);
+    const label = CLIENT_REQUEST_METHODS.has(method) ? method : 'other';
+    this.requestsByMethod.set(label, (this.requestsByMethod.get(label) ?? 0) + 1);
   }
 
   countError(status: number): void {
@@ -42,6 +48,9 @@ export class Metrics {
       cacheMisses: this.cacheMisses,
       eventsStored: this.eventsStored,
       eventsReplayed: this.eventsReplayed,
+      requestsTimedOut: this.requestsTimedOut,
+      streamsOverflowed: this.streamsOverflowed,
+      resumptionGaps: this.resumptionGaps,
     };
   }
 }
@@ -65,6 +74,12 @@ export interface MetricsSnapshot {
   cacheMisses: number;
   eventsStored: number;
   eventsReplayed: number;
+  /** Requests answered with a timeout error because `requestTimeoutMs` passed. */
+  requestsTimedOut: number;
+  /** SSE streams cut off because their client stopped reading (it resumes from the event store). */
+  streamsOverflowed: number;
+  /** Resumptions that asked for events the event store no longer held. */
+  resumptionGaps: number;
 }
 
 const escapeLabel = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -105,5 +120,12 @@ export function prometheusText(snapshot: MetricsSnapshot, prefix = 'mcp_session'
   metric('cache_misses_total', 'counter', 'Cacheable requests that reached the server.', [['', snapshot.cacheMisses]]);
   metric('events_stored_total', 'counter', 'SSE events stored for resumption.', [['', snapshot.eventsStored]]);
   metric('events_replayed_total', 'counter', 'SSE events replayed after Last-Event-ID.', [['', snapshot.eventsReplayed]]);
+  metric('requests_timed_out_total', 'counter', 'Requests answered with a timeout error after requestTimeoutMs.', [
+    ['', snapshot.requestsTimedOut],
+  ]);
+  metric('streams_overflowed_total', 'counter', 'SSE streams closed because their client stopped reading.', [
+    ['', snapshot.streamsOverflowed],
+  ]);
+  metric('resumption_gaps_total', 'counter', 'Resumptions that asked for events no longer held.', [['', snapshot.resumptionGaps]]);
   return `${lines.join('\n')}\n`;
 }

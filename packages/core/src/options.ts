@@ -61,6 +61,12 @@ export const mcpSessionOptionsSchema = z
     hibernateAfterMs: positiveMs.optional(),
     /** How often the one lifecycle sweeper runs. Default 5 s. */
     sweepIntervalMs: positiveMs.default(5_000),
+    /**
+     * In `auto` mode, a response not ready this long after its request arrived becomes SSE (a priming
+     * event for clients on 2025-11-25, then keep-alive comments), so a proxy with an idle timeout does
+     * not cut a long call. Default 10 s.
+     */
+    sseAfterMs: positiveMs.default(10_000),
     /** A comment on every open SSE stream this often; 0 turns keep-alive off. Default 15 s. */
     keepAliveIntervalMs: z.number().int().nonnegative().default(15_000),
     /** The `retry` hint sent to clients on >= 2025-11-25 with the priming event and on shutdown. Default 1 s. */
@@ -69,6 +75,22 @@ export const mcpSessionOptionsSchema = z
     maxStreamDurationMs: positiveMs.optional(),
     /** Largest accepted request body. Default 4 MiB. */
     maxBodyBytes: positiveInt.default(4 * 1024 * 1024),
+    /** A request body that has not arrived whole this long after its headers gets 408. Default 30 s. */
+    bodyTimeoutMs: positiveMs.default(30_000),
+    /** Largest `initialize` params kept in a session record (and replayed); larger ones get 413. Default 64 KiB. */
+    maxInitializeBytes: positiveInt.default(64 * 1024),
+    /**
+     * A request not answered this long after it reached the endpoint gets a JSON-RPC timeout error
+     * (-32001), and its server is told to cancel it. Default 10 min.
+     */
+    requestTimeoutMs: positiveMs.default(10 * 60_000),
+    /** Requests of one session in flight on one process at once; more get 429. Default 100. */
+    maxRequestsInFlight: positiveInt.default(100),
+    /**
+     * Bytes an SSE response may hold unsent for a client that does not read; past them the stream is
+     * closed and the client resumes from the event store. Default 1 MiB.
+     */
+    maxStreamBufferBytes: positiveInt.default(1024 * 1024),
     /** Origins allowed to call (`*` allows any). Default: same-origin, and localhost origins on a loopback server. */
     allowedOrigins: z.array(z.string().min(1)).optional(),
     /** Host header values allowed. Default: any, except that a server on loopback only answers localhost names. */
@@ -130,9 +152,15 @@ const ENV_OPTIONS = {
   lazyServer: 'boolean',
   sweepIntervalMs: 'number',
   keepAliveIntervalMs: 'number',
+  sseAfterMs: 'number',
   retryIntervalMs: 'number',
   maxStreamDurationMs: 'number',
   maxBodyBytes: 'number',
+  bodyTimeoutMs: 'number',
+  maxInitializeBytes: 'number',
+  requestTimeoutMs: 'number',
+  maxRequestsInFlight: 'number',
+  maxStreamBufferBytes: 'number',
   allowedOrigins: 'list',
   allowedHosts: 'list',
   nodeId: 'string',

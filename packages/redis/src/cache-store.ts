@@ -1,7 +1,8 @@
-import type { CacheStore } from '@x/mcp-session-core';
+import type { CacheStore, CounterExpiry } from '@x/mcp-session-core';
 import { z } from 'zod';
 import { Connection, type RedisClient, type RedisConnectionOptions, connectionShape, guard, parseOptions } from './connection.js';
 import { KeyLayout } from './keys.js';
+import { INCR_EXPIRE } from './scripts.js';
 
 /** Options of {@link RedisCacheStore}. */
 export type RedisCacheStoreOptions = RedisConnectionOptions;
@@ -11,7 +12,7 @@ const optionsSchema = z.object(connectionShape);
 /**
  * Response-cache entries and generation counters in Redis. An entry is `PSETEX`'d with its TTL and
  * also carries its deadline in the caller's clock, so `get(key, now)` honours `now` like the memory
- * store does. Counters are plain `INCR` keys that never expire.
+ * store does. Counters are `INCR` keys, expiring when `incr` is given an expiry.
  */
 export class RedisCacheStore implements CacheStore {
   readonly #connection: Connection;
@@ -59,12 +60,27 @@ export class RedisCacheStore implements CacheStore {
     });
   }
 
-  incr(key: string): Promise<number> {
-    return guard('CacheStore.incr', () => this.#connection.client.incr(this.#keys.cacheCounter(key)));
+  /**
+   * Without `expiry`, a plain `INCR`. With it, one script keeps "<expiresAt>:<value>" with a TTL, so
+   * `counter(key, now)` honours `now` as entries do.
+   */
+  incr(key: string, expiry?: CounterExpiry): Promise<number> {
+    return guard('CacheStore.incr', async () => {
+      const counter = this.#keys.cacheCounter(key);
+      if (expiry === undefined) return this.#connection.client.incr(counter);
+      const ttl = Math.max(1, Math.ceil(expiry.ttlMs));
+      return Number(await INCR_EXPIRE.run(this.#connection.client, [counter], [ttl, expiry.now, expiry.now + expiry.ttlMs]));
+    });
   }
 
-  counter(key: string): Promise<number> {
-    return guard('CacheStore.counter', async () => Number((await this.#connection.client.get(this.#keys.cacheCounter(key))) ?? 0));
+  counter(key: string, now?: number): Promise<number> {
+    return guard('CacheStore.counter', async () => {
+      const raw = await this.#connection.client.get(this.#keys.cacheCounter(key));
+      if (raw === null) return 0;
+      const sep = raw.indexOf(':');
+      if (sep === -1) return Number(raw);
+      return now !== undefined && Number(raw.slice(0, sep)) <= now ? 0 : Number(raw.slice(sep + 1));
+    });
   }
 
   /** Closes the connection if the store opened it from a URL. */

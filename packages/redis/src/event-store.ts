@@ -1,4 +1,4 @@
-import { type EventStore, type JSONRPCMessage, type StoredEvent, formatEventId, parseEventId } from '@x/mcp-session-core';
+import { type EventStore, type JSONRPCMessage, type Replay, type StoredEvent, formatEventId, parseEventId } from '@x/mcp-session-core';
 import { z } from 'zod';
 import { Connection, type RedisClient, type RedisConnectionOptions, connectionShape, guard, parseOptions } from './connection.js';
 import { KeyLayout, isSessionId } from './keys.js';
@@ -6,7 +6,7 @@ import { APPEND, COMPLETE, REPLAY } from './scripts.js';
 
 /** Options of {@link RedisEventStore}. */
 export interface RedisEventStoreOptions extends RedisConnectionOptions {
-  /** Events kept per stream for replay; older ones are trimmed (`XADD … MAXLEN ~`). Default 1,000. */
+  /** Events kept per stream for replay; the oldest is dropped (`XADD … MAXLEN =`). Default 1,000. */
   maxEventsPerStream?: number;
   /**
    * How long a stream is kept after its last event, at least. A stream also lives as long as its session
@@ -31,7 +31,7 @@ const optionsSchema = z.object({
  *
  * Each stream of a session is one Redis Stream whose entry ids are `0-<sequence>`; a hash per session
  * maps stream ids to their last sequence. `append` is one script: it increments the sequence, adds the
- * event (`XADD … MAXLEN ~ maxEventsPerStream`) and renews the TTLs, so event ids `<streamId>.<sequence>`
+ * event (`XADD … MAXLEN = maxEventsPerStream`) and renews the TTLs, so event ids `<streamId>.<sequence>`
  * grow by one per append on every process. `replayAfter` reads that one stream, from the id on.
  */
 export class RedisEventStore implements EventStore {
@@ -71,7 +71,7 @@ export class RedisEventStore implements EventStore {
     });
   }
 
-  replayAfter(sessionId: string, lastEventId: string): Promise<{ streamId: string; events: StoredEvent[] } | undefined> {
+  replayAfter(sessionId: string, lastEventId: string): Promise<Replay | undefined> {
     return guard('EventStore.replayAfter', async () => {
       const parsed = parseEventId(lastEventId);
       if (parsed === undefined || !isSessionId(sessionId)) return undefined;
@@ -79,14 +79,14 @@ export class RedisEventStore implements EventStore {
       const reply = await REPLAY.run(
         this.#connection.client,
         [this.#keys.streams(sessionId), this.#keys.stream(sessionId, streamId)],
-        [streamId, sequence, this.#maxEvents],
+        [streamId, sequence],
       );
       if (!Array.isArray(reply)) return undefined;
       const events: StoredEvent[] = [];
-      for (let i = 0; i + 1 < reply.length; i += 2) {
+      for (let i = 1; i + 1 < reply.length; i += 2) {
         events.push({ id: formatEventId(streamId, Number(reply[i])), message: JSON.parse(String(reply[i + 1])) as JSONRPCMessage });
       }
-      return { streamId, events };
+      return Number(reply[0]) === 1 ? { streamId, events, truncated: true } : { streamId, events };
     });
   }
 
@@ -114,7 +114,8 @@ export class RedisEventStore implements EventStore {
       if (!isSessionId(sessionId)) return;
       const { client } = this.#connection;
       const index = this.#keys.streams(sessionId);
-      const streamIds = await client.hkeys(index);
+      // Fields with a dot are a stream's `.dropped` mark, not a stream.
+      const streamIds = (await client.hkeys(index)).filter((field) => !field.includes('.'));
       await client.del(index, ...streamIds.map((streamId) => this.#keys.stream(sessionId, streamId)));
     });
   }

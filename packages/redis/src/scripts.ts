@@ -145,13 +145,21 @@ return 0
  * append. KEYS: event counters, stream, session record. ARGV: stream id, message JSON ('' for a marker
  * that takes a sequence and is never replayed), max events, ttl ms.
  * Returns the sequence. The counters and the stream live at least `ttl`, and at least as long as the
- * session record.
+ * session record. A full stream drops its oldest event, whose sequence the counters hash keeps under
+ * `<stream id>.dropped` (stream ids have no dot), so a resumption can tell what it missed.
  */
 export const APPEND = new Script(`${EXTEND}
 local seq = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-if seq == 1 then redis.call('DEL', KEYS[2]) end
+if seq == 1 then
+  redis.call('DEL', KEYS[2])
+  redis.call('HDEL', KEYS[1], ARGV[1] .. '.dropped')
+end
 if ARGV[2] ~= '' then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '0-' .. string.format('%d', seq), 'm', ARGV[2])
+  if redis.call('XLEN', KEYS[2]) >= tonumber(ARGV[3]) then
+    local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+    if #oldest > 0 then redis.call('HSET', KEYS[1], ARGV[1] .. '.dropped', string.sub(oldest[1][1], 3)) end
+  end
+  redis.call('XADD', KEYS[2], 'MAXLEN', '=', ARGV[3], '0-' .. string.format('%d', seq), 'm', ARGV[2])
 end
 local ttl = tonumber(ARGV[4])
 local session = redis.call('PTTL', KEYS[3])
@@ -162,9 +170,9 @@ return seq
 `);
 
 /**
- * replayAfter. KEYS: event counters, stream. ARGV: stream id, sequence, max events.
- * Returns false when the stream or the sequence is unknown, else a flat list of sequence, message
- * pairs after it: at most the last `max events` of the stream (trimming with MAXLEN ~ keeps a few more).
+ * replayAfter. KEYS: event counters, stream. ARGV: stream id, sequence.
+ * Returns false when the stream or the sequence is unknown, else a flat list: 1 when an event after the
+ * sequence was dropped by the bound (0 otherwise), then the sequence, message pairs after it.
  * A completed stream has no counter any more: its last event, which lives until the stream expires,
  * tells its last sequence.
  */
@@ -178,12 +186,10 @@ end
 last = tonumber(last)
 local after = tonumber(ARGV[2])
 if after > last then return false end
-local from = after + 1
-local oldest = last - tonumber(ARGV[3]) + 1
-if oldest > from then from = oldest end
-local out = {}
-if from > last then return out end
-local entries = redis.call('XRANGE', KEYS[2], '0-' .. string.format('%d', from), '+')
+local out = { 0 }
+local dropped = redis.call('HGET', KEYS[1], ARGV[1] .. '.dropped')
+if dropped and tonumber(dropped) > after then out[1] = 1 end
+local entries = redis.call('XRANGE', KEYS[2], '0-' .. string.format('%d', after + 1), '+')
 for _, entry in ipairs(entries) do
   out[#out + 1] = string.sub(entry[1], 3)
   out[#out + 1] = entry[2][2]
@@ -197,7 +203,7 @@ return out
  * expires `keep ms` from now, never later than it would have.
  */
 export const COMPLETE = new Script(`
-redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[1], ARGV[1], ARGV[1] .. '.dropped')
 local keep = tonumber(ARGV[2])
 local current = redis.call('PTTL', KEYS[2])
 if current == -1 or current > keep then redis.call('PEXPIRE', KEYS[2], keep) end
@@ -224,4 +230,24 @@ return {1, math.floor((window - (nxt - now)) / interval), 0}
 `);
 
 /** Every script, for tests that check what they may and may not do. */
-export const ALL_SCRIPTS = { TOUCH, TAKE, DELETE, INDEX, SET_STATE, APPEND, REPLAY, COMPLETE, GCRA };
+/**
+ * incr of a counter that expires, kept as "<expiresAt>:<value>" so reads honour the caller's clock as
+ * cache entries do. KEYS: the counter. ARGV: ttl ms, now, expiresAt. Returns the new value.
+ */
+export const INCR_EXPIRE = new Script(`
+local raw = redis.call('GET', KEYS[1])
+local value = 0
+if raw then
+  local sep = string.find(raw, ':', 1, true)
+  if not sep then
+    value = tonumber(raw)
+  elseif tonumber(string.sub(raw, 1, sep - 1)) > tonumber(ARGV[2]) then
+    value = tonumber(string.sub(raw, sep + 1))
+  end
+end
+value = value + 1
+redis.call('SET', KEYS[1], ARGV[3] .. ':' .. string.format('%d', value), 'PX', ARGV[1])
+return value
+`);
+
+export const ALL_SCRIPTS = { TOUCH, TAKE, DELETE, INDEX, SET_STATE, APPEND, REPLAY, COMPLETE, GCRA, INCR_EXPIRE };

@@ -7,11 +7,15 @@ import { httpRulesSuite } from './suites/http-rules/index.js';
 import { interopSuite } from './suites/interop.js';
 import { lifecycleSuite } from './suites/lifecycle.js';
 import { twoNodeSuite } from './suites/two-node.js';
+import { requestLimitsSuite } from './suites/hardening/requests.js';
+import { streamHardeningSuite } from './suites/hardening/streams.js';
 
 export { type AdapterHarness, type HostOptions, ManualClock, type RunningApp, sharedStoresOf } from './harness.js';
 export { type ClientOptions, connectClient, type TestClient } from './fixtures/clients.js';
 export { createV1Server, createV2Server, type SdkMajor, serverFactory } from './fixtures/servers.js';
 export { stateServerFactory, stateServerProbe, type StateServerProbe } from './fixtures/state-server.js';
+export { gate, type Gate } from './suites/hardening/gate.js';
+export { pausedGet } from './suites/hardening/streams.js';
 export { conformanceSuite, featuresSuite, hostSuite, httpRulesSuite, interopSuite, lifecycleSuite, twoNodeSuite };
 
 /**
@@ -28,6 +32,8 @@ export function runAdapterSuite(harness: AdapterHarness): void {
   describe(harness.name, () => {
     afterAll(async () => harness.dispose?.());
     httpRulesSuite(harness);
+    requestLimitsSuite(harness);
+    streamHardeningSuite(harness);
     lifecycleSuite(harness);
     interopSuite(harness);
     twoNodeSuite(harness);

@@ -196,8 +196,7 @@ export class ClusterRouter implements StreamRelay, StreamOwnership {
   async #deliverBroadcast(message: JSONRPCMessage, filter: BroadcastFilter | undefined): Promise<void> {
     const { store, clock, reportError } = this.#settings;
     const now = clock.now();
-    for (const sessionId of this.#streams.sessionsWithStandalone()) {
-      if (this.#streams.standalone(sessionId) === undefined) continue;
+    for (const sessionId of this.#streams.broadcastTargets()) {
       if (filter?.sessionIds !== undefined && !filter.sessionIds.includes(sessionId)) continue;
       if (filter?.excludeSessionIds?.includes(sessionId)) continue;
       try {

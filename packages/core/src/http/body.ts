@@ -18,8 +18,14 @@ function parseBody(text: string): BodyResult {
   }
 }
 
-/** Reads and parses a JSON body of at most `limit` bytes. */
-export function readJsonBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
+const tooSlow = (timeoutMs: number): Refusal =>
+  refusal(408, JsonRpcErrorCode.ServerError, `Request Timeout: the body did not arrive within ${timeoutMs} ms`, {
+    // The rest of the body may still be on its way: the connection goes with the answer.
+    headers: { connection: 'close' },
+  });
+
+/** Reads and parses a JSON body of at most `limit` bytes, arriving within `timeoutMs`. */
+export function readJsonBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<BodyResult> {
   if (req.readableEnded) {
     // Something before the endpoint consumed the stream without handing over a parsed body.
     return Promise.resolve(unreadable('Parse error: the request body was read before the MCP endpoint and no parsed body was passed on'));
@@ -38,9 +44,12 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<BodyR
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    const timer = setTimeout(() => finish(tooSlow(timeoutMs)), timeoutMs);
+    timer.unref();
     const finish = (result: BodyResult) => {
       if (done) return;
       done = true;
+      clearTimeout(timer);
       resolve(result);
     };
     req.on('data', (chunk: Buffer) => {

@@ -27,6 +27,7 @@ export interface HandleRequestOptions {
 export interface HttpEndpointSettings {
   readonly originPolicy: OriginPolicy;
   readonly maxBodyBytes: number;
+  readonly bodyTimeoutMs: number;
   /** The lane of each era; a 2026-07-28 request goes to the legacy lane until a modern lane is given. */
   readonly lanes: { readonly legacy: Lane; readonly modern?: Lane };
   /** Resolves once the process can serve (subscribed to the message bus). */
@@ -85,7 +86,7 @@ export class HttpEndpoint {
   async #post(req: IncomingMessage, body: unknown, request: { req: IncomingMessage; res: ServerResponse; auth: AuthInfo | undefined }) {
     const badHeaders = checkPostHeaders(req);
     if (badHeaders !== undefined) return badHeaders;
-    const parsed = await parsePostBody(req, body, this.#settings.maxBodyBytes);
+    const parsed = await parsePostBody(req, body, this.#settings);
     if (!parsed.ok) return parsed;
     const { messages, batch } = parsed;
     const { lanes } = this.#settings;

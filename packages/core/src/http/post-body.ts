@@ -1,7 +1,7 @@
 /** A POST body parsed into JSON-RPC messages, or the refusal that says why it cannot be. */
 import type { IncomingMessage } from 'node:http';
 import { JsonRpcErrorCode } from '../errors.js';
-import { type JSONRPCMessage, invalidMessageReason } from '../protocol/jsonrpc.js';
+import { type JSONRPCMessage, type RequestId, invalidMessageReason, isRequest } from '../protocol/jsonrpc.js';
 import { readJsonBody } from './body.js';
 import { type Checked, refusal } from './refusal.js';
 
@@ -18,11 +18,15 @@ export interface ParsedPost {
 }
 
 /** Takes the body the adapter parsed, or reads it from `req`, and checks every message's envelope. */
-export async function parsePostBody(req: IncomingMessage, given: unknown, maxBodyBytes: number): Promise<Checked<ParsedPost>> {
+export async function parsePostBody(
+  req: IncomingMessage,
+  given: unknown,
+  limits: { maxBodyBytes: number; bodyTimeoutMs: number },
+): Promise<Checked<ParsedPost>> {
   if (given === unparsableBody) return refusal(400, JsonRpcErrorCode.ParseError, 'Parse error: the body is not valid JSON');
   let body = given;
   if (body === undefined) {
-    const read = await readJsonBody(req, maxBodyBytes);
+    const read = await readJsonBody(req, limits.maxBodyBytes, limits.bodyTimeoutMs);
     if (!read.ok) return read;
     body = read.value;
   }
@@ -33,5 +37,20 @@ export async function parsePostBody(req: IncomingMessage, given: unknown, maxBod
     const reason = invalidMessageReason(message);
     if (reason !== undefined) return refusal(400, JsonRpcErrorCode.InvalidRequest, `Invalid Request: ${reason}`);
   }
-  return { ok: true, messages: messages as JSONRPCMessage[], batch };
+  const valid = messages as JSONRPCMessage[];
+  if (batch && hasDuplicateRequestId(valid)) {
+    // Two requests with one id would get one response between them.
+    return refusal(400, JsonRpcErrorCode.InvalidRequest, 'Invalid Request: two requests of the batch share an id');
+  }
+  return { ok: true, messages: valid, batch };
+}
+
+function hasDuplicateRequestId(messages: readonly JSONRPCMessage[]): boolean {
+  const seen = new Set<RequestId>();
+  for (const message of messages) {
+    if (!isRequest(message)) continue;
+    if (seen.has(message.id)) return true;
+    seen.add(message.id);
+  }
+  return false;
 }

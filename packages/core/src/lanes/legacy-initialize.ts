@@ -23,6 +23,7 @@ export interface SessionCreation {
   readonly keptResults: KeptInitializeResults;
   readonly streams: StreamRegistry;
   readonly dispatcher: Dispatcher;
+  readonly maxInitializeBytes: number;
   readonly isClosed: () => boolean;
   readonly reportError: (error: unknown) => void;
 }
@@ -35,6 +36,11 @@ export async function initializeSession(
   principal: string | undefined,
 ): Promise<Refusal | undefined> {
   const { sessions, live, keptResults, streams, dispatcher } = deps;
+  // The params are kept in the session record and replayed on every rehydration: bounded.
+  const size = Buffer.byteLength(JSON.stringify(initialize.params ?? {}));
+  if (size > deps.maxInitializeBytes) {
+    return refusal(413, JsonRpcErrorCode.ServerError, `Payload Too Large: initialize params exceed ${deps.maxInitializeBytes} bytes`);
+  }
   const full = await sessions.admit();
   if (full !== undefined) return full;
   const record = sessions.newRecord(initialize, principal);

@@ -21,6 +21,7 @@ export interface LegacySessionLaneDeps extends SessionCreation {
   readonly getStreams: GetStreams;
   readonly routeClientResponse: (sessionId: string, response: JSONRPCResponse) => void;
   readonly principalOf: PrincipalOf;
+  readonly maxRequestsInFlight: number;
   readonly now: () => number;
 }
 
@@ -46,12 +47,13 @@ export class LegacySessionLane implements Lane {
     }
     // Middleware store work (a rate-limit count) starts now, alongside the session lookup.
     const prefetched = sessionId === undefined ? undefined : dispatcher.prefetch(sessionScope(sessionId), principal, messages);
-    const access = await this.#access(request, sessionId, principal, messages.some(isRequest));
+    const requests = messages.filter(isRequest);
+    const access = await this.#access(request, sessionId, principal, requests.length > 0);
     if (!access.ok) return access;
     const { record } = access;
     if (batch && !allowsBatches(record.protocolVersion)) return invalid(`batches are not supported in protocol ${record.protocolVersion}`);
-
-    const requests: JSONRPCRequest[] = [];
+    const busy = this.#checkInFlight(record.id, requests);
+    if (busy !== undefined) return busy;
     let target: LiveSession | undefined;
     const extra = messageExtra(req, auth);
     for (const message of messages) {
@@ -64,8 +66,7 @@ export class LegacySessionLane implements Lane {
         continue;
       }
       target ??= await live.acquire(record);
-      if (isRequest(message)) requests.push(message);
-      else target.transport.receive(message, extra);
+      if (!isRequest(message)) target.transport.receive(message, extra);
     }
     if (target === undefined || requests.length === 0) {
       res.writeHead(202).end();
@@ -119,6 +120,19 @@ export class LegacySessionLane implements Lane {
     }
     res.writeHead(200).end();
     return undefined;
+  }
+
+  /** A request id still in flight in the session (its response would go to the wrong request), or too many in flight. */
+  #checkInFlight(sessionId: string, requests: readonly JSONRPCRequest[]): Refusal | undefined {
+    const { streams, maxRequestsInFlight } = this.#deps;
+    const reused = requests.find((request) => streams.isInFlight(sessionId, request.id));
+    if (reused !== undefined) return invalid(`request id ${JSON.stringify(reused.id)} is still in flight in this session`);
+    const inFlight = streams.requestsInFlight(sessionId);
+    if (inFlight + requests.length <= maxRequestsInFlight) return undefined;
+    return refusal(429, JsonRpcErrorCode.RateLimited, `Too Many Requests: ${inFlight} requests of this session are in flight`, {
+      headers: { 'retry-after': '1' },
+      data: { retryAfterMs: 1000 },
+    });
   }
 
   /** Checks the session header, the protocol version and the principal; marks the session active. */

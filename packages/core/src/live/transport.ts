@@ -83,6 +83,15 @@ export class SessionTransport {
   }
 
   /**
+   * Gives up on a client request (its deadline passed): its response, if the server ever sends one,
+   * goes nowhere, and the server is told to cancel the work.
+   */
+  abandon(requestId: RequestId, reason: string): void {
+    if (this.#closed || !this.#routes.delete(requestId)) return;
+    this.onmessage?.({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId, reason } });
+  }
+
+  /**
    * Hands the client's answer to a server-to-client request to the server, restoring the server's
    * own id. False when this transport did not send that request.
    */

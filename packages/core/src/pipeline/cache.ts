@@ -75,7 +75,7 @@ export function cache(options: CacheOptions): MiddlewarePlugin {
       if (env === undefined || !methods.includes(ctx.method)) return next();
       const { cacheStore, clock, metrics } = env;
       const scoped = sharedBy(ctx.scope, ctx.principal);
-      const generation = await cacheStore.counter(`gen:${scoped}:${family(ctx.method, ctx.params)}`);
+      const generation = await cacheStore.counter(`gen:${scoped}:${family(ctx.method, ctx.params)}`, clock.now());
       const key = `c:${scoped}:${ctx.method}:${generation}:${stableParams(ctx.params)}`;
       const hit = await cacheStore.get(key, clock.now());
       if (hit !== undefined) {
@@ -90,7 +90,10 @@ export function cache(options: CacheOptions): MiddlewarePlugin {
     async onServerNotification(source, notification) {
       if (env === undefined) return;
       const scoped = sharedBy(source.scope, source.principal);
-      for (const name of invalidatedFamilies(notification)) await env.cacheStore.incr(`gen:${scoped}:${name}`);
+      // A generation counter outlives every entry made under it (they live ttlMs), then goes: no
+      // counter is kept for ever, and none comes back to a value an entry still alive was made under.
+      const expiry = { ttlMs, now: env.clock.now() };
+      for (const name of invalidatedFamilies(notification)) await env.cacheStore.incr(`gen:${scoped}:${name}`, expiry);
     },
   };
 }

@@ -9,7 +9,14 @@ import { type Refusal, refusal } from '../http/refusal.js';
 import type { MessageExtra, RequestSink, SessionTransport } from '../live/transport.js';
 import type { Metrics } from '../metrics.js';
 import type { SessionRecord } from '../stores/types.js';
-import { type JSONRPCMessage, type JSONRPCNotification, type JSONRPCRequest, type RequestId, isRequest } from '../protocol/jsonrpc.js';
+import {
+  type JSONRPCMessage,
+  type JSONRPCNotification,
+  type JSONRPCRequest,
+  type JSONRPCResponse,
+  type RequestId,
+  isRequest,
+} from '../protocol/jsonrpc.js';
 import type {
   AuthInfo,
   JsonRpcResult,
@@ -28,7 +35,7 @@ import { toPlugin } from './middleware.js';
 export interface DispatchTarget {
   readonly record: SessionRecord;
   readonly session: McpSession;
-  readonly transport: Pick<SessionTransport, 'receive'>;
+  readonly transport: Pick<SessionTransport, 'receive'> & Partial<Pick<SessionTransport, 'abandon'>>;
 }
 
 /** A response that can still be answered with an HTTP error status (the POST stream). */
@@ -54,17 +61,28 @@ export interface DispatchCall {
 
 type Chain = (ctx: MessageContext, innermost: () => Promise<JsonRpcResult>) => Promise<JsonRpcResult>;
 
+/** A dispatched request until it is answered. */
+interface InFlight {
+  readonly call: DispatchCall;
+  readonly startedAt: number;
+  answered: boolean;
+}
+
 export class Dispatcher {
   readonly #env: MiddlewareEnv;
   readonly #metrics: Metrics;
   readonly #reportError: (error: unknown) => void;
+  readonly #requestTimeoutMs: number;
   readonly #plugins: MiddlewarePlugin[] = [];
+  /** Every request dispatched and not yet answered, oldest first. */
+  readonly #inFlight = new Set<InFlight>();
   #chain: Chain | undefined;
   #watchesNotifications = false;
   #prefetches = false;
 
-  constructor(options: { env: MiddlewareEnv; metrics: Metrics; reportError: (error: unknown) => void }) {
+  constructor(options: { env: MiddlewareEnv; metrics: Metrics; requestTimeoutMs: number; reportError: (error: unknown) => void }) {
     this.#env = options.env;
+    this.#requestTimeoutMs = options.requestTimeoutMs;
     this.#metrics = options.metrics;
     this.#reportError = options.reportError;
   }
@@ -106,9 +124,11 @@ export class Dispatcher {
     return out;
   }
 
+  /** Hands a request to its server; its answer (or, past its deadline, a timeout error) goes to `call.sink`. */
   dispatch(call: DispatchCall): void {
-    const { target, request, extra, sink } = call;
+    const { target, request, extra } = call;
     this.#metrics.countRequest(request.method);
+    const sink = this.#track(call);
     const chain = this.#chain;
     if (chain === undefined) {
       target.transport.receive(request, extra, sink);
@@ -138,8 +158,58 @@ export class Dispatcher {
       });
     chain(ctx, server).then(
       (result) => sink.respond({ jsonrpc: '2.0', id: request.id, result }),
-      (error: unknown) => this.#fail(call, error),
+      (error: unknown) => this.#fail(call, sink, error),
     );
+  }
+
+  /**
+   * Answers every request dispatched at least `requestTimeoutMs` before `now` with a timeout error,
+   * and tells its server to stop (a sweep task): no request waits forever, whatever the server or a
+   * middleware does.
+   */
+  expire(now: number): void {
+    const deadline = now - this.#requestTimeoutMs;
+    for (const inFlight of this.#inFlight) {
+      // Oldest first: the rest are younger.
+      if (inFlight.startedAt > deadline) break;
+      const { call } = inFlight;
+      this.#metrics.requestsTimedOut += 1;
+      call.target.transport.abandon?.(call.request.id, 'requestTimeoutMs passed');
+      this.#answer(inFlight, {
+        jsonrpc: '2.0',
+        id: call.request.id,
+        error: {
+          code: JsonRpcErrorCode.RequestTimeout,
+          message: `Request timed out: no answer within ${this.#requestTimeoutMs} ms`,
+          data: { timeoutMs: this.#requestTimeoutMs },
+        },
+      });
+    }
+  }
+
+  /** Requests dispatched on this process and not yet answered. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** A sink that answers the call's sink once, and forgets the request when it is answered. */
+  #track(call: DispatchCall): RequestSink {
+    const inFlight: InFlight = { call, startedAt: this.#env.clock.now(), answered: false };
+    this.#inFlight.add(inFlight);
+    return {
+      acceptsRelated: call.sink.acceptsRelated,
+      send: (message) => {
+        if (!inFlight.answered) call.sink.send(message);
+      },
+      respond: (response) => this.#answer(inFlight, response),
+    };
+  }
+
+  #answer(inFlight: InFlight, response: JSONRPCResponse): void | Promise<void> {
+    if (inFlight.answered) return;
+    inFlight.answered = true;
+    this.#inFlight.delete(inFlight);
+    return inFlight.call.sink.respond(response);
   }
 
   /** Tells middleware what a server sent (cache invalidation). */
@@ -151,8 +221,8 @@ export class Dispatcher {
     }
   }
 
-  #fail(call: DispatchCall, error: unknown): void {
-    const { request, sink } = call;
+  #fail(call: DispatchCall, sink: RequestSink, error: unknown): void {
+    const { request } = call;
     if (!(error instanceof JsonRpcError)) this.#reportError(error);
     const failure = error instanceof JsonRpcError ? error : new JsonRpcError(JsonRpcErrorCode.InternalError, 'Internal error');
     if (failure.httpStatus !== undefined) {

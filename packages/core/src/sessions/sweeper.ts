@@ -1,7 +1,7 @@
 /**
  * The one lifecycle timer: every `sweepIntervalMs` it runs the tasks the modules registered
- * (heartbeat, orphaned streams, activity of open streams, expiry, hibernation), in that order,
- * one sweep at a time. The timer is `unref()`ed: it never keeps a process alive.
+ * (heartbeat, orphaned streams, activity of open streams, expiry, request deadlines, hibernation),
+ * in that order, one sweep at a time; a task that fails is reported and the next one runs. The timer is `unref()`ed: it never keeps a process alive.
  */
 import type { Clock } from '../types.js';
 
@@ -46,11 +46,13 @@ export class Sweeper {
   async #runOnce(): Promise<void> {
     if (this.#stopped) return;
     const now = this.#clock.now();
-    try {
-      // One failure (a store out of reach) ends this sweep; the next one tries again.
-      for (const task of this.#tasks) await task(now);
-    } catch (error) {
-      this.#reportError(error);
+    // Tasks fail alone: a store out of reach stops neither deadlines nor hibernation, which need none.
+    for (const task of this.#tasks) {
+      try {
+        await task(now);
+      } catch (error) {
+        this.#reportError(error);
+      }
     }
   }
 }

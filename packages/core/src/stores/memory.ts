@@ -4,10 +4,12 @@ import { formatEventId, parseEventId } from '../protocol/wire.js';
 import {
   type BusMessage,
   type CacheStore,
+  type CounterExpiry,
   type EventStore,
   type MessageBus,
   type RateLimitResult,
   type RateLimitStore,
+  type Replay,
   type StoredEvent,
 } from './types.js';
 
@@ -52,10 +54,19 @@ interface CacheEntry {
   expiresAt: number;
 }
 
-/** Cache entries in this process's memory, bounded (least recently used go first). */
+interface Counter {
+  value: number;
+  expiresAt: number;
+}
+
+/**
+ * Cache entries in this process's memory, bounded (least recently used go first). Counters with an
+ * expiry go when it passes (each `incr` drops a few that did); counters without one stay.
+ */
 export class MemoryCacheStore implements CacheStore {
   readonly #entries: LRUCache<string, CacheEntry>;
-  readonly #counters = new Map<string, number>();
+  /** In order of their last `incr`, so expired ones are found at the front. */
+  readonly #counters = new Map<string, Counter>();
 
   constructor({ maxEntries = 10_000 }: { maxEntries?: number } = {}) {
     this.#entries = new LRUCache<string, CacheEntry>({ max: maxEntries });
@@ -81,14 +92,28 @@ export class MemoryCacheStore implements CacheStore {
     this.#counters.delete(key);
   }
 
-  incr(key: string): number {
-    const value = (this.#counters.get(key) ?? 0) + 1;
-    this.#counters.set(key, value);
+  incr(key: string, expiry?: CounterExpiry): number {
+    const now = expiry?.now ?? 0;
+    const current = this.#counters.get(key);
+    const value = (current === undefined || current.expiresAt <= now ? 0 : current.value) + 1;
+    this.#counters.delete(key);
+    this.#counters.set(key, { value, expiresAt: expiry === undefined ? Infinity : expiry.now + expiry.ttlMs });
+    this.#dropExpired(now);
     return value;
   }
 
-  counter(key: string): number {
-    return this.#counters.get(key) ?? 0;
+  counter(key: string, now = 0): number {
+    const counter = this.#counters.get(key);
+    return counter === undefined || counter.expiresAt <= now ? 0 : counter.value;
+  }
+
+  /** Drops a few counters that expired by `now`, from the least recently bumped. */
+  #dropExpired(now: number): void {
+    let budget = 8;
+    for (const [key, counter] of this.#counters) {
+      if (budget-- === 0 || counter.expiresAt > now) return;
+      this.#counters.delete(key);
+    }
   }
 }
 
@@ -104,6 +129,8 @@ interface StreamLog {
   sessionId: string;
   next: number;
   events: StoredEvent[];
+  /** The sequence of the newest event the bound dropped, 0 when none was. */
+  droppedThrough: number;
 }
 
 /** Event log in this process's memory, bounded per stream and in total. */
@@ -126,7 +153,7 @@ export class MemoryEventStore implements EventStore {
     const key = `${sessionId}\n${streamId}`;
     let log = this.#streams.get(key);
     if (log === undefined) {
-      log = { sessionId, next: 1, events: [] };
+      log = { sessionId, next: 1, events: [], droppedThrough: 0 };
       this.#streams.set(key, log);
       let keys = this.#streamsBySession.get(sessionId);
       if (keys === undefined) this.#streamsBySession.set(sessionId, (keys = new Set()));
@@ -135,18 +162,23 @@ export class MemoryEventStore implements EventStore {
     const id = formatEventId(streamId, log.next++);
     if (message !== null) {
       log.events.push({ id, message });
-      if (log.events.length > this.#maxEventsPerStream) log.events.shift();
+      if (log.events.length > this.#maxEventsPerStream) {
+        const dropped = log.events.shift()!;
+        log.droppedThrough = parseEventId(dropped.id)?.sequence ?? log.droppedThrough;
+      }
     }
     return id;
   }
 
-  replayAfter(sessionId: string, lastEventId: string): { streamId: string; events: StoredEvent[] } | undefined {
+  replayAfter(sessionId: string, lastEventId: string): Replay | undefined {
     const parsed = parseEventId(lastEventId);
     if (parsed === undefined) return undefined;
     const log = this.#streams.get(`${sessionId}\n${parsed.streamId}`);
     if (log === undefined || parsed.sequence >= log.next) return undefined;
     const events = log.events.filter((event) => (parseEventId(event.id)?.sequence ?? 0) > parsed.sequence);
-    return { streamId: parsed.streamId, events };
+    return parsed.sequence < log.droppedThrough
+      ? { streamId: parsed.streamId, events, truncated: true }
+      : { streamId: parsed.streamId, events };
   }
 
   completeStream(sessionId: string, streamId: string, keepMs: number, now: number): void {

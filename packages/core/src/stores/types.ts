@@ -109,6 +109,14 @@ export interface StateWriteOptions {
 /** The outcome of {@link SessionStore.setState}. */
 export type StateWriteResult = { ok: true } | { ok: false; reason: 'no-session' | 'too-many-keys' | 'too-large' };
 
+/** What {@link EventStore.replayAfter} found. */
+export interface Replay {
+  streamId: string;
+  events: StoredEvent[];
+  /** Events after the given id were dropped by the store's bound: the client missed them. */
+  truncated?: boolean;
+}
+
 /** One stored SSE event. */
 export interface StoredEvent {
   id: string;
@@ -126,10 +134,11 @@ export interface EventStore {
    */
   append(sessionId: string, streamId: string, message: JSONRPCMessage | null): Awaitable<string>;
   /**
-   * The events of the stream that `lastEventId` belongs to, after it, in order. Undefined when the id
-   * is malformed or unknown in this session.
+   * The events of the stream that `lastEventId` belongs to, after it, in order, as far as the stream's
+   * bound still holds them: `truncated` is true when events after `lastEventId` were dropped.
+   * Undefined when the id is malformed or unknown in this session.
    */
-  replayAfter(sessionId: string, lastEventId: string): Awaitable<{ streamId: string; events: StoredEvent[] } | undefined>;
+  replayAfter(sessionId: string, lastEventId: string): Awaitable<Replay | undefined>;
   /** Drops every stream of a session. */
   deleteSession(sessionId: string): Awaitable<void>;
   /**
@@ -164,10 +173,19 @@ export interface CacheStore {
   get(key: string, now: number): Awaitable<string | undefined>;
   set(key: string, value: string, ttlMs: number, now: number): Awaitable<void>;
   delete(key: string): Awaitable<void>;
-  /** Adds one to a counter (0 when absent) and returns the new value. Counters do not expire. */
-  incr(key: string): Awaitable<number>;
-  /** The counter's value, 0 when absent. */
-  counter(key: string): Awaitable<number>;
+  /**
+   * Adds one to a counter (0 when absent) and returns the new value. With `expiry`, the counter is
+   * gone (0 again) `ttlMs` after `now`, renewed by each `incr`; without, it never expires.
+   */
+  incr(key: string, expiry?: CounterExpiry): Awaitable<number>;
+  /** The counter's value at `now`, 0 when absent or expired. */
+  counter(key: string, now?: number): Awaitable<number>;
+}
+
+/** When a counter expires: `ttlMs` after `now`. */
+export interface CounterExpiry {
+  ttlMs: number;
+  now: number;
 }
 
 /** A message between processes. Must be JSON-serialisable. */

@@ -2,6 +2,9 @@ import { parseEventId } from '../protocol/wire.js';
 import { type JSONRPCMessage, isResponse } from '../protocol/jsonrpc.js';
 import type { SseWriter } from './sse-writer.js';
 
+/** Live events held while a replay is written; more and the client is cut off (it resumes later). */
+const MAX_HELD_EVENTS = 1000;
+
 /**
  * A GET response attached to one stream of a session: the standalone stream, or a stream being
  * resumed with `Last-Event-ID`. Events come from the replay first, then live; each is written once,
@@ -42,16 +45,29 @@ export class AttachedStream {
 
   /** Writes a live event, or holds it while the replay is still being written. */
   deliver(eventId: string | undefined, message: JSONRPCMessage): void {
-    if (this.#buffer !== undefined) this.#buffer.push({ eventId, message });
-    else this.#write(eventId, message);
+    if (this.#buffer === undefined) return this.#write(eventId, message);
+    this.#buffer.push({ eventId, message });
+    // A client too slow to take the replay falls behind live events too: it resumes later instead.
+    if (this.#buffer.length > MAX_HELD_EVENTS) this.writer.abort();
   }
 
-  /** Writes replayed events, then whatever arrived live meanwhile, and goes live. */
-  replay(events: Iterable<{ id: string; message: JSONRPCMessage }>): void {
-    for (const event of events) this.#write(event.id, event.message);
+  /**
+   * Writes replayed events at the pace the client reads them, then whatever arrived live meanwhile,
+   * and goes live.
+   */
+  async replay(events: Iterable<{ id: string; message: JSONRPCMessage }>): Promise<void> {
+    for (const event of events) {
+      if (!this.writer.open) return;
+      this.#write(event.id, event.message);
+      await this.writer.drained();
+    }
     const buffered = this.#buffer ?? [];
+    for (let next = buffered.shift(); next !== undefined; next = buffered.shift()) {
+      if (!this.writer.open) return;
+      this.#write(next.eventId, next.message);
+      await this.writer.drained();
+    }
     this.#buffer = undefined;
-    for (const event of buffered) this.#write(event.eventId, event.message);
   }
 
   #write(eventId: string | undefined, message: JSONRPCMessage): void {

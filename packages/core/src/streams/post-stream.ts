@@ -13,6 +13,7 @@ export interface PostStreamHost {
   readonly eventStore: EventStore | null;
   readonly retryIntervalMs: number;
   readonly maxStreamDurationMs: number | undefined;
+  readonly maxStreamBufferBytes: number;
   /** Tracks an open SSE response for keep-alive and shutdown. */
   track(writer: SseWriter): void;
   /** Sends an event of a stream whose client is not connected here, for a resumed stream elsewhere. */
@@ -41,6 +42,8 @@ function isPromise<T>(value: Awaitable<T>): value is Promise<T> {
 export class PostStream implements RequestSink {
   readonly sessionId: string;
   readonly acceptsRelated: boolean;
+  /** When the POST arrived (`performance.now()`: stream timers run on real time). */
+  readonly startedAt: number;
   /** Sent as `MCP-Session-Id`; cleared when an initialize fails. */
   sessionHeader: string | undefined;
 
@@ -70,6 +73,7 @@ export class PostStream implements RequestSink {
       protocolVersion: string;
       requestIds: RequestId[];
       batch: boolean;
+      startedAt: number;
       /** In `sse` mode, send headers with the first message, not at once (initialize: the session id may only go out with a result). */
       deferHeaders?: boolean;
     },
@@ -77,6 +81,7 @@ export class PostStream implements RequestSink {
     this.#ctx = ctx;
     this.#res = res;
     this.sessionId = init.sessionId;
+    this.startedAt = init.startedAt;
     this.sessionHeader = init.sessionId;
     this.#makeStreamId = init.streamId;
     this.#mode = init.mode;
@@ -93,9 +98,31 @@ export class PostStream implements RequestSink {
     return this.#streamId;
   }
 
+  /** Requests of this POST still waiting for their response. */
+  get pendingRequests(): number {
+    return this.#pending.size;
+  }
+
+  isPending(id: RequestId): boolean {
+    return this.#pending.has(id);
+  }
+
   /** Whether the response became an SSE stream (and so has an id and events). */
   get opened(): boolean {
     return this.#opened;
+  }
+
+  /**
+   * An answer still owed as plain JSON (auto mode) becomes an SSE stream now, so keep-alive comments
+   * can flow while the request runs on (proxies with idle timeouts would cut a silent response).
+   */
+  switchToSse(): void {
+    if (this.#state === 'pending' && this.#mode === 'auto') this.#startSse();
+  }
+
+  /** Whether the answer is still owed as plain JSON. */
+  get awaitingJson(): boolean {
+    return this.#state === 'pending';
   }
 
   /** Whether an SSE response is being written to a connected client. */
@@ -140,6 +167,8 @@ export class PostStream implements RequestSink {
    * connection took the stream over); later events are stored for resumption.
    */
   detach(): void {
+    // Not yet SSE (auto mode): become SSE first, when the client can resume it from its priming id.
+    if (this.#state === 'pending' && this.#ctx.eventStore !== null && acceptsPriming(this.#protocolVersion)) this.#startSse();
     if (this.#state !== 'sse') return;
     // Events already on their way to the store are written first: the client must hold their ids
     // (the priming id at least) to resume.
@@ -169,7 +198,7 @@ export class PostStream implements RequestSink {
       this.#ctx.streamOpened(this);
       return;
     }
-    const sse = new SseWriter(this.#res, this.sessionHeader, true);
+    const sse = new SseWriter(this.#res, { sessionId: this.sessionHeader, maxBufferBytes: this.#ctx.maxStreamBufferBytes, coalesce: true });
     this.#sse = sse;
     this.#ctx.track(sse);
     const store = this.#ctx.eventStore;

@@ -22,16 +22,24 @@ export interface StreamRelay {
   unwatch(sessionId: string): void;
 }
 
+/** How long broadcasts are still stored for a session whose GET stream was cut off, awaiting its resumption. */
+const CUT_OFF_GRACE_MS = 60_000;
+
 export interface StreamSettings {
   readonly instanceId: string;
   readonly eventStore: EventStore | null;
   readonly responseMode: ResponseMode;
   readonly retryIntervalMs: number;
   readonly maxStreamDurationMs: number | undefined;
+  readonly maxStreamBufferBytes: number;
   readonly keepAliveIntervalMs: number;
+  /** In auto mode, a JSON answer still owed this long after the POST becomes SSE; undefined: never. */
+  readonly sseAfterMs: number | undefined;
   readonly completedStreamTtlMs: number;
   readonly now: () => number;
   readonly eventStored: () => void;
+  /** A stream was cut off because its client stopped reading (metrics). */
+  readonly streamOverflowed: () => void;
   readonly reportError: (error: unknown) => void;
 }
 
@@ -49,6 +57,7 @@ export class StreamRegistry implements PostStreamHost {
   readonly eventStore: EventStore | null;
   readonly retryIntervalMs: number;
   readonly maxStreamDurationMs: number | undefined;
+  readonly maxStreamBufferBytes: number;
   readonly #settings: StreamSettings;
   readonly #relay: StreamRelay;
   /** POST streams that became SSE, by stream id, so a resumption can take one over. */
@@ -56,8 +65,16 @@ export class StreamRegistry implements PostStreamHost {
   /** POST streams still answering, by session. */
   readonly #bySession = new Map<string, Set<PostStream>>();
   readonly #attached = new Map<string, Set<AttachedStream>>();
+  /**
+   * Sessions whose standalone stream was cut off here because the client stopped reading, until
+   * when (`performance.now()`): broadcasts are still stored for them, so the client resumes with them.
+   */
+  readonly #cutOff = new Map<string, number>();
   readonly #writers = new Set<SseWriter>();
-  #keepAlive: NodeJS.Timeout | undefined;
+  #ticker: NodeJS.Timeout | undefined;
+  /** Ticks between keep-alive comments (0: none), and ticks so far. */
+  readonly #keepAliveTicks: number;
+  #ticks = 0;
   #streamSeq = 0;
   #holderSeq = 0;
 
@@ -67,11 +84,30 @@ export class StreamRegistry implements PostStreamHost {
     this.eventStore = settings.eventStore;
     this.retryIntervalMs = settings.retryIntervalMs;
     this.maxStreamDurationMs = settings.maxStreamDurationMs;
-    if (settings.keepAliveIntervalMs > 0) {
-      this.#keepAlive = setInterval(() => {
-        for (const writer of this.#writers) writer.comment('keep-alive');
-      }, settings.keepAliveIntervalMs);
-      this.#keepAlive.unref();
+    this.maxStreamBufferBytes = settings.maxStreamBufferBytes;
+    // One timer for keep-alive comments and for the switch of slow JSON answers to SSE.
+    const keepAlive = settings.keepAliveIntervalMs > 0 ? settings.keepAliveIntervalMs : Infinity;
+    const switchAfter = settings.responseMode === 'auto' ? (settings.sseAfterMs ?? Infinity) : Infinity;
+    const tickMs = Math.min(keepAlive, switchAfter);
+    this.#keepAliveTicks = keepAlive === Infinity ? 0 : Math.max(1, Math.round(keepAlive / tickMs));
+    if (tickMs !== Infinity) {
+      this.#ticker = setInterval(() => this.#tick(), tickMs);
+      this.#ticker.unref();
+    }
+  }
+
+  #tick(): void {
+    const { sseAfterMs, responseMode } = this.#settings;
+    if (responseMode === 'auto' && sseAfterMs !== undefined) {
+      // Timers run on real time, whatever clock the endpoint was given.
+      const due = performance.now() - sseAfterMs;
+      for (const streams of this.#bySession.values()) {
+        for (const stream of streams) if (stream.awaitingJson && stream.startedAt <= due) stream.switchToSse();
+      }
+    }
+    this.#ticks += 1;
+    if (this.#keepAliveTicks > 0 && this.#ticks % this.#keepAliveTicks === 0) {
+      for (const writer of this.#writers) writer.comment('keep-alive');
     }
   }
 
@@ -90,6 +126,7 @@ export class StreamRegistry implements PostStreamHost {
       protocolVersion: init.protocolVersion,
       requestIds: init.requestIds,
       batch: init.batch,
+      startedAt: performance.now(),
       deferHeaders: init.deferHeaders === true,
     });
     let streams = this.#bySession.get(init.sessionId);
@@ -111,7 +148,10 @@ export class StreamRegistry implements PostStreamHost {
     streams.add(stream);
     this.track(stream.writer);
     const watching = this.#relay.watch(sessionId);
+    const standalone = stream.streamId === STANDALONE_STREAM_ID;
+    if (standalone) this.#cutOff.delete(sessionId);
     stream.writer.onClose(() => {
+      if (standalone && stream.writer.overflowed) this.#cutOff.set(sessionId, performance.now() + CUT_OFF_GRACE_MS);
       const set = this.#attached.get(sessionId);
       if (set === undefined) return;
       set.delete(stream);
@@ -130,9 +170,15 @@ export class StreamRegistry implements PostStreamHost {
     return undefined;
   }
 
-  /** Sessions with a standalone stream open here. */
-  sessionsWithStandalone(): string[] {
-    return [...this.#attached.keys()].filter((sessionId) => this.standalone(sessionId) !== undefined);
+  /**
+   * Sessions whose GET stream is held here: open, or cut off a moment ago because the client stopped
+   * reading (it resumes with what was stored meanwhile).
+   */
+  broadcastTargets(): string[] {
+    const now = performance.now();
+    for (const [sessionId, until] of this.#cutOff) if (until <= now) this.#cutOff.delete(sessionId);
+    const open = [...this.#attached.keys()].filter((sessionId) => this.standalone(sessionId) !== undefined);
+    return [...new Set([...open, ...this.#cutOff.keys()])];
   }
 
   hasAttached(sessionId: string): boolean {
@@ -141,6 +187,19 @@ export class StreamRegistry implements PostStreamHost {
 
   hasPostStreams(sessionId: string): boolean {
     return this.#bySession.has(sessionId);
+  }
+
+  /** Client requests of the session still waiting for their response on this process. */
+  requestsInFlight(sessionId: string): number {
+    let count = 0;
+    for (const stream of this.#bySession.get(sessionId) ?? []) count += stream.pendingRequests;
+    return count;
+  }
+
+  /** Whether a request of the session with this id is still waiting for its response here. */
+  isInFlight(sessionId: string, id: RequestId): boolean {
+    for (const stream of this.#bySession.get(sessionId) ?? []) if (stream.isPending(id)) return true;
+    return false;
   }
 
   /** Sessions with a client connected to a stream here: an open stream is activity. */
@@ -177,6 +236,7 @@ export class StreamRegistry implements PostStreamHost {
 
   /** Another connection took the stream over: every connection to it here but `holder` closes. */
   yieldStream(sessionId: string, streamId: string, holder: string): void {
+    if (streamId === STANDALONE_STREAM_ID) this.#cutOff.delete(sessionId);
     const post = this.#opened.get(streamId);
     if (post !== undefined && post.sessionId === sessionId) post.detach();
     const streams = this.#attached.get(sessionId);
@@ -193,16 +253,17 @@ export class StreamRegistry implements PostStreamHost {
 
   /** Ends every stream of a session on this process (the session ended). */
   endSession(sessionId: string, retryMs?: number): void {
+    this.#cutOff.delete(sessionId);
     const attached = this.#attached.get(sessionId);
     if (attached !== undefined) for (const stream of [...attached]) stream.writer.end(retryMs);
     const posts = this.#bySession.get(sessionId);
     if (posts !== undefined) for (const stream of [...posts]) stream.abort(retryMs);
   }
 
-  /** Ends every stream with a retry hint and stops keep-alive. */
+  /** Ends every stream with a retry hint and stops the keep-alive timer. */
   close(retryMs: number): void {
-    clearInterval(this.#keepAlive);
-    this.#keepAlive = undefined;
+    clearInterval(this.#ticker);
+    this.#ticker = undefined;
     for (const writer of [...this.#writers]) writer.end(retryMs);
     for (const streams of [...this.#bySession.values()]) for (const stream of [...streams]) stream.abort(retryMs);
   }
@@ -211,7 +272,10 @@ export class StreamRegistry implements PostStreamHost {
 
   track(writer: SseWriter): void {
     this.#writers.add(writer);
-    writer.onClose(() => this.#writers.delete(writer));
+    writer.onClose(() => {
+      this.#writers.delete(writer);
+      if (writer.overflowed) this.#settings.streamOverflowed();
+    });
   }
 
   publishEvent(sessionId: string, streamId: string, eventId: string, message: JSONRPCMessage): void {

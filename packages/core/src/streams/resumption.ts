@@ -25,7 +25,10 @@ export interface GetStreamSettings {
   readonly eventStore: EventStore | null;
   readonly retryIntervalMs: number;
   readonly maxStreamDurationMs: number | undefined;
+  readonly maxStreamBufferBytes: number;
   readonly eventsReplayed: (count: number) => void;
+  /** A resumption asked for events the store no longer holds (the client missed them). */
+  readonly gap: (sessionId: string, streamId: string) => void;
 }
 
 const unknownLastEventId = (): Refusal => refusal(400, JsonRpcErrorCode.ServerError, 'Bad Request: unknown Last-Event-ID for this session');
@@ -63,7 +66,7 @@ export class GetStreams {
       sessionId,
       streamId: parsed.streamId,
       holder,
-      writer: new SseWriter(res, sessionId),
+      writer: new SseWriter(res, { sessionId, maxBufferBytes: this.#settings.maxStreamBufferBytes }),
       lastSequence: parsed.sequence,
       endOnResponse: response,
     });
@@ -72,7 +75,12 @@ export class GetStreams {
     this.#ownership.takeOver(sessionId, parsed.streamId, holder);
     const replay = (await store.replayAfter(sessionId, lastEventId)) ?? known;
     this.#settings.eventsReplayed(replay.events.length);
-    stream.replay(replay.events);
+    if (replay.truncated === true) {
+      // The spec has no gap signal: the client gets what is held, and the operator hears of the rest.
+      this.#settings.gap(sessionId, parsed.streamId);
+      stream.writer.comment('gap: events after Last-Event-ID are no longer held; what follows is what is');
+    }
+    await stream.replay(replay.events);
     if (stream.open && response) await this.#ownership.awaitResponse(stream);
     return undefined;
   }
@@ -89,7 +97,7 @@ export class GetStreams {
     }
     // Headers go out only now, and the stream is attached in the same turn: a client that sees the
     // stream open can count on it (as activity, as the holder of its GET stream).
-    const writer = new SseWriter(res, session.id);
+    const writer = new SseWriter(res, { sessionId: session.id, maxBufferBytes: this.#settings.maxStreamBufferBytes });
     const primed = primingId !== undefined && acceptsPriming(session.protocolVersion);
     if (primed) writer.prime(primingId!, retryIntervalMs);
     const stream = new AttachedStream({
@@ -111,6 +119,6 @@ export class GetStreams {
     }
     // An event another process published before this one finished subscribing is in the store.
     const missed = primingId === undefined ? undefined : await store?.replayAfter(session.id, primingId);
-    stream.replay(missed?.events ?? []);
+    await stream.replay(missed?.events ?? []);
   }
 }

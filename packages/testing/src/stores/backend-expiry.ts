@@ -94,12 +94,14 @@ export function backendExpiryTests(suite: StoreSuiteContext, backendTtl: NonNull
       expect(await stores.eventStore.replayAfter('s1', 'other.0')).toBeUndefined();
     });
 
-    it('a cache entry lives ttlMs, a counter forever, a rate-limit key until it would allow a full burst', async () => {
+    it('a cache entry lives ttlMs, a counter ttlMs when given one and else forever, a rate-limit key until it would allow a full burst', async () => {
       const ttl = ttlProbe();
       await stores.cacheStore.set('c', 'v', 20_000, T0);
       await stores.cacheStore.incr('n');
       expectTtl(await ttl.cacheEntry('c'), 20_000);
       expect(await ttl.cacheCounter('n')).toBe(-1);
+      await stores.cacheStore.incr('g', { ttlMs: 40_000, now: T0 });
+      expectTtl(await ttl.cacheCounter('g'), 40_000);
       await stores.cacheStore.delete('c');
       expect(await ttl.cacheEntry('c')).toBe(-2);
       await stores.rateLimitStore.consume('rl', T0, 4, 60_000);

@@ -42,6 +42,14 @@ export function cacheStoreTests(suite: StoreSuiteContext): void {
       expect(await stores.cacheStore.get('gen', T0)).toBeUndefined();
     });
 
+    it('a counter given an expiry is gone ttlMs after its last incr, and counts from 0 again', async () => {
+      expect(await stores.cacheStore.incr('g', { ttlMs: 30_000, now: T0 })).toBe(1);
+      expect(await stores.cacheStore.incr('g', { ttlMs: 30_000, now: T0 + 10_000 })).toBe(2);
+      expect(await stores.cacheStore.counter('g', T0 + 39_999)).toBe(2);
+      expect(await stores.cacheStore.counter('g', T0 + 40_000)).toBe(0);
+      expect(await stores.cacheStore.incr('g', { ttlMs: 30_000, now: T0 + 40_000 })).toBe(1);
+    });
+
     it('50 concurrent incr count 50', async () => {
       const values = await Promise.all(Array.from({ length: 50 }, () => stores.cacheStore.incr('n')));
       expect([...values].sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));

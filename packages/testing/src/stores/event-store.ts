@@ -83,6 +83,18 @@ export function eventStoreTests(suite: StoreSuiteContext): void {
       expect((await stores.eventStore.replayAfter('s1', ids[0]!))?.events).toHaveLength(MAX_EVENTS);
     });
 
+    it('replayAfter says truncated exactly when events after the id fell out of the window', async () => {
+      const ids = [];
+      for (let i = 1; i <= MAX_EVENTS * 3; i++) ids.push(await stores.eventStore.append('s1', 'st', notification(i)));
+      expect((await stores.eventStore.replayAfter('s1', 'st.0'))?.truncated).toBe(true);
+      expect((await stores.eventStore.replayAfter('s1', ids[0]!))?.truncated).toBe(true);
+      expect((await stores.eventStore.replayAfter('s1', ids.at(-MAX_EVENTS - 2)!))?.truncated).toBe(true);
+      // The id just before the window: every event after it is held.
+      expect((await stores.eventStore.replayAfter('s1', ids.at(-MAX_EVENTS - 1)!))?.truncated ?? false).toBe(false);
+      expect((await stores.eventStore.replayAfter('s1', ids.at(-2)!))?.truncated ?? false).toBe(false);
+      expect((await stores.eventStore.replayAfter('s1', ids.at(-1)!))?.truncated ?? false).toBe(false);
+    });
+
     it('deleteSession drops every stream of that session and nothing else', async () => {
       await stores.eventStore.append('s1', 'a', notification(1));
       await stores.eventStore.append('s1', 'b', null);
