@@ -66,6 +66,7 @@ export function dispatchHarness(): DispatchHarness {
   const dispatcher = new Dispatcher({
     env: { clock, rateLimitStore: new MemoryRateLimitStore(), cacheStore: new MemoryCacheStore(), metrics },
     metrics,
+    requestTimeoutMs: 60_000,
     reportError: (error) => void errors.push(error),
   });
   let nextId = 0;

@@ -158,10 +158,13 @@ async function proc(share: Shared, instanceId = 'web-1-aaaaaa', overrides: Parti
       responseMode: 'sse',
       retryIntervalMs: 1_000,
       maxStreamDurationMs: undefined,
+      maxStreamBufferBytes: 1024 * 1024,
       keepAliveIntervalMs: 0,
+      sseAfterMs: undefined,
       completedStreamTtlMs: 10_000,
       now: () => clock.now(),
       eventStored: () => void (stored += 1),
+      streamOverflowed: () => undefined,
       reportError: (error) => void errors.push(error),
       ...overrides,
     },
@@ -196,7 +199,7 @@ async function attach(p: Proc, sessionId: string, streamId = STANDALONE_STREAM_I
     sessionId,
     streamId,
     holder: p.registry.nextHolder(),
-    writer: new SseWriter(res, sessionId),
+    writer: new SseWriter(res, { sessionId, maxBufferBytes: 1024 * 1024 }),
     lastSequence: 0,
     endOnResponse: streamId !== STANDALONE_STREAM_ID,
   });
@@ -292,7 +295,7 @@ describe('StreamRegistry POST streams', () => {
 // ---- attached streams ----------------------------------------------------------------------------
 
 describe('StreamRegistry attached streams', () => {
-  it('attach() watches the session; standalone() and sessionsWithStandalone() see only open standalone streams', async () => {
+  it('attach() watches the session; standalone() and broadcastTargets() see only open standalone streams', async () => {
     const share = shared();
     const p = await proc(share);
     const topicsBefore = share.bus.topicCount;
@@ -302,7 +305,7 @@ describe('StreamRegistry attached streams', () => {
     expect(share.bus.topicCount).toBe(topicsBefore + 2);
     expect(p.registry.standalone('s1')).toBe(standalone.stream);
     expect(p.registry.standalone('s2')).toBeUndefined();
-    expect(p.registry.sessionsWithStandalone()).toEqual(['s1']);
+    expect(p.registry.broadcastTargets()).toEqual(['s1']);
     expect(p.registry.hasAttached('s1')).toBe(true);
     expect(p.registry.hasAttached('s2')).toBe(true);
     expect(p.registry.streamingSessions()).toEqual(new Set(['s1', 's2']));
@@ -322,7 +325,7 @@ describe('StreamRegistry attached streams', () => {
     expect(p.relayCalls).toEqual(['watch s1', 'watch s1']);
     expect(p.registry.hasAttached('s1')).toBe(true);
     expect(p.registry.standalone('s1')).toBeUndefined();
-    expect(p.registry.sessionsWithStandalone()).toEqual([]);
+    expect(p.registry.broadcastTargets()).toEqual([]);
 
     await gone(second.client, second.res);
     expect(p.relayCalls).toEqual(['watch s1', 'watch s1', 'unwatch s1']);
