@@ -98,6 +98,18 @@ describe('cache', () => {
     expect(served()).toBe(2);
   });
 
+  it("scope 'principal': a principal named like a session's key does not share that session's entries", async () => {
+    const h = dispatchHarness();
+    h.dispatcher.use(cache({ ttlMs: 60_000, scope: 'principal' }));
+    let served = 0;
+    const victim = h.session('victim-session');
+    victim.answer = () => ({ secret: 'victim', served: ++served });
+    const other = h.session('other-session', 's:victim-session');
+    other.answer = () => ({ secret: 'other', served: ++served });
+    await victim.dispatch({ method: 'tools/list' });
+    expect((await other.dispatch({ method: 'tools/list' })).response).toMatchObject({ result: { secret: 'other' } });
+  });
+
   it("scope 'global': everyone shares", async () => {
     const { session, served } = cached({ ttlMs: 60_000, scope: 'global' });
     await session('s-a', 'client:alice').dispatch(list);

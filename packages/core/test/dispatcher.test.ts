@@ -174,6 +174,17 @@ describe('Dispatcher failures', () => {
     expect(h.errors).toEqual([]);
   });
 
+  it('an httpStatus error that goes out in-band (the response started) is not counted as an HTTP error', async () => {
+    const h = dispatchHarness();
+    const s = h.session('s1');
+    h.dispatcher.use(() => {
+      throw new JsonRpcError(-32029, 'Too Many Requests', { httpStatus: 429 });
+    });
+    const outcome = await s.dispatch({ refusable: false });
+    expect(outcome.response).toMatchObject({ error: { code: -32029 } });
+    expect(h.metrics.errorsByStatus.get(429)).toBeUndefined();
+  });
+
   it('a plain Error becomes -32603 Internal error without its message, and is reported', async () => {
     const h = dispatchHarness();
     const s = h.session('s1');

@@ -88,7 +88,7 @@ function harness(overrides: Partial<SessionManagerSettings> = {}): Harness {
     closed,
     errors,
     async open(principal) {
-      const record = manager.newRecord(initialize(++next), principal);
+      const record = await reserved(manager, initialize(++next), principal);
       await manager.save(record);
       // Sessions opened one after another are told apart by their activity.
       clock.advance(1);
@@ -97,21 +97,29 @@ function harness(overrides: Partial<SessionManagerSettings> = {}): Harness {
   };
 }
 
-describe('SessionManager.admit', () => {
+/** A reserved record: reserve() must have found room. */
+async function reserved(manager: SessionManager, request: JSONRPCRequest, principal?: string): Promise<SessionRecord> {
+  const result = await manager.reserve(request, principal);
+  if (!result.ok) throw new Error(`no room: ${result.message}`);
+  return result.record;
+}
+
+describe('SessionManager.reserve: room under maxSessions', () => {
   it('admits while the store holds fewer than maxSessions', async () => {
     const h = harness({ maxSessions: 2 });
-    expect(await h.manager.admit()).toBeUndefined();
+    // A reservation given up holds no room.
+    h.manager.release(await reserved(h.manager, initialize()));
     await h.open();
-    expect(await h.manager.admit()).toBeUndefined();
+    expect((await h.manager.reserve(initialize(), undefined)).ok).toBe(true);
   });
 
   it('refuses with 503 and a Retry-After of the sweep interval at maxSessions under reject, ending nothing', async () => {
     const h = harness({ maxSessions: 2, onMaxSessions: 'reject', sweepIntervalMs: 2_500 });
     await h.open();
     await h.open();
-    const refused = await h.manager.admit();
+    const refused = await h.manager.reserve(initialize(), undefined);
     expect(refused).toMatchObject({ ok: false, status: 503, code: -32000, headers: { 'retry-after': '3' } });
-    expect(refused?.message).toMatch(/too many sessions/);
+    expect(refused.ok ? '' : refused.message).toMatch(/too many sessions/);
     expect(await h.store.count()).toBe(2);
     expect(h.closed).toEqual([]);
   });
@@ -123,7 +131,7 @@ describe('SessionManager.admit', () => {
     const c = await h.open();
     // a becomes the most recently active: b is now the least.
     await h.manager.resolve(a.id, undefined, true);
-    expect(await h.manager.admit()).toBeUndefined();
+    expect((await h.manager.reserve(initialize(), undefined)).ok).toBe(true);
     expect(h.closed).toEqual([{ id: b.id, reason: 'evicted', requestCount: 1 }]);
     expect(h.released).toEqual([b.id]);
     expect(h.metrics.sessionsClosed.evicted).toBe(1);
@@ -137,28 +145,44 @@ describe('SessionManager.admit', () => {
     const c = await h.open();
     h.busy.add(a.id);
     h.busy.add(b.id);
-    expect(await h.manager.admit()).toBeUndefined();
+    expect((await h.manager.reserve(initialize(), undefined)).ok).toBe(true);
     expect(h.closed.map((entry) => entry.id)).toEqual([c.id]);
     expect(await h.store.get(a.id, h.clock.now())).toBeDefined();
     expect(await h.store.get(b.id, h.clock.now())).toBeDefined();
+  });
+
+  it('holds room for reserved sessions not yet stored, so concurrent initializes cannot overshoot', async () => {
+    const h = harness({ maxSessions: 2 });
+    await h.open();
+    const [first, second] = await Promise.all([h.manager.reserve(initialize(1), undefined), h.manager.reserve(initialize(2), undefined)]);
+    expect([first.ok, second.ok].sort()).toEqual([false, true]);
+    const held = first.ok ? first.record : second.ok ? second.record : undefined;
+    // Given up (its initialize failed): the room is free again.
+    h.manager.release(held!);
+    const again = await h.manager.reserve(initialize(3), undefined);
+    expect(again.ok).toBe(true);
+    // Saved: it counts in the store, and holds no room twice.
+    await h.manager.save(again.ok ? again.record : held!);
+    expect(await h.store.count()).toBe(2);
+    expect((await h.manager.reserve(initialize(4), undefined)).ok).toBe(false);
   });
 
   it('under evict-lru refuses with 503 when every session is busy', async () => {
     const h = harness({ maxSessions: 2, onMaxSessions: 'evict-lru' });
     h.busy.add((await h.open()).id);
     h.busy.add((await h.open()).id);
-    expect(await h.manager.admit()).toMatchObject({ status: 503, headers: { 'retry-after': '10' } });
+    expect(await h.manager.reserve(initialize(), undefined)).toMatchObject({ status: 503, headers: { 'retry-after': '10' } });
     expect(h.closed).toEqual([]);
     expect(await h.store.count()).toBe(2);
   });
 });
 
-describe('SessionManager.newRecord', () => {
+describe('SessionManager.reserve: the new record', () => {
   it('mints a 22-character visible-ASCII id, new each time, and stores nothing yet', async () => {
     const h = harness();
     const ids = new Set<string>();
     for (let i = 0; i < 50; i++) {
-      const record = h.manager.newRecord(initialize(i), undefined);
+      const record = await reserved(h.manager, initialize(i), undefined);
       expect(record.id).toMatch(/^[\x21-\x7e]{22}$/);
       ids.add(record.id);
     }
@@ -166,10 +190,10 @@ describe('SessionManager.newRecord', () => {
     expect(await h.store.count()).toBe(0);
   });
 
-  it('records the initialize, the principal, the clock and the idle timeout; no expiresAt without maxLifetimeMs', () => {
+  it('records the initialize, the principal, the clock and the idle timeout; no expiresAt without maxLifetimeMs', async () => {
     const h = harness({ idleTimeoutMs: 5_000 });
     const request = initialize('init-1');
-    const record = h.manager.newRecord(request, 'client:alice');
+    const record = await reserved(h.manager, request, 'client:alice');
     expect(record).toEqual({
       id: record.id,
       protocolVersion: '2025-11-25',
@@ -183,14 +207,14 @@ describe('SessionManager.newRecord', () => {
     expect('expiresAt' in record).toBe(false);
   });
 
-  it('sets expiresAt to now + maxLifetimeMs', () => {
+  it('sets expiresAt to now + maxLifetimeMs', async () => {
     const h = harness({ maxLifetimeMs: 3_600_000 });
-    expect(h.manager.newRecord(initialize(), undefined).expiresAt).toBe(h.clock.now() + 3_600_000);
+    expect((await reserved(h.manager, initialize(), undefined)).expiresAt).toBe(h.clock.now() + 3_600_000);
   });
 
-  it('falls back to 2025-03-26 when the initialize names no protocol version', () => {
+  it('falls back to 2025-03-26 when the initialize names no protocol version', async () => {
     const h = harness();
-    const record = h.manager.newRecord({ jsonrpc: '2.0', id: 1, method: 'initialize' }, undefined);
+    const record = await reserved(h.manager, { jsonrpc: '2.0', id: 1, method: 'initialize' }, undefined);
     expect(record.protocolVersion).toBe('2025-03-26');
     expect(record.initialize.params).toEqual({});
   });
@@ -278,7 +302,7 @@ describe('SessionManager.end', () => {
 
   it('is false and does nothing for a session that is not in the store', async () => {
     const h = harness();
-    const record = h.manager.newRecord(initialize(), undefined);
+    const record = await reserved(h.manager, initialize(), undefined);
     expect(await h.manager.end(record, 'deleted')).toBe(false);
     expect(h.released).toEqual([]);
     expect(h.announced).toEqual([]);
@@ -349,6 +373,27 @@ describe('SessionManager.end', () => {
   });
 });
 
+describe('SessionManager: cleanup registered late', () => {
+  it('runs cleanup registered after the session ended (a tool still running), at once', async () => {
+    const h = harness();
+    const record = await h.open();
+    const session = h.manager.handle(record.id, () => record);
+    await h.manager.end(record, 'deleted');
+    const ran = deferred<true>();
+    session.onClose(() => ran.resolve(true));
+    expect(await ran.promise).toBe(true);
+  });
+
+  it('runs cleanup registered after the session ended on another process, at once', async () => {
+    const h = harness();
+    const record = await h.open();
+    await h.manager.endedElsewhere(record.id);
+    const ran = deferred<true>();
+    h.manager.handle(record.id, () => record).onClose(() => ran.resolve(true));
+    expect(await ran.promise).toBe(true);
+  });
+});
+
 describe('SessionManager.expire', () => {
   it('ends idle and absolute-lifetime sessions with their reasons, on the injected clock', async () => {
     const h = harness({ idleTimeoutMs: 10_000, maxLifetimeMs: 30_000 });
@@ -401,7 +446,7 @@ describe('SessionManager.expire', () => {
 
   it('ends every expired session in one call, more than one batch of the store', async () => {
     const h = harness({ idleTimeoutMs: 1_000 });
-    for (let i = 0; i < 1_201; i++) await h.manager.save(h.manager.newRecord(initialize(i), undefined));
+    for (let i = 0; i < 1_201; i++) await h.manager.save(await reserved(h.manager, initialize(i), undefined));
     h.clock.advance(1_000);
     await h.manager.expire(h.clock.now());
     expect(await h.store.count()).toBe(0);

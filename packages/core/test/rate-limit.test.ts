@@ -88,6 +88,15 @@ describe('rateLimit', () => {
     expect(refused(await a.dispatch())).toBe(true);
   });
 
+  it("with key 'principal', a principal named like a session's key is not counted with that session", async () => {
+    const h = dispatchHarness();
+    h.dispatcher.use(rateLimit({ limit: 1, windowMs: 60_000, key: 'principal' }));
+    const victim = h.session('victim-session');
+    const other = h.session('other-session', 's:victim-session');
+    await other.dispatch();
+    expect((await victim.dispatch()).response).not.toMatchObject({ error: { code: -32029 } });
+  });
+
   it('with a key function counts by what it returns', async () => {
     const h = dispatchHarness();
     const a = h.session('s-a');

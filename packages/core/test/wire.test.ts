@@ -114,6 +114,9 @@ describe('POST stream ids', () => {
     ['no instance', '~1~WzFd'],
     ['too many parts', 'i-1~1~WzFd~x'],
     ['the empty string', ''],
+    ['an empty sequence', 'i-1~~W10'],
+    ['no sequence', 'i-1~'],
+    ['a sequence outside base 36', 'i-1~1.5~WzFd'],
   ])('refuses a foreign id with %s', (_label, streamId) => {
     expect(parsePostStreamId(streamId)).toBeUndefined();
   });
@@ -163,6 +166,11 @@ describe('holder ids', () => {
     ['a non-number', 'i-1:x'],
     ['a fraction', 'i-1:1.5'],
     ['an unsafe integer', 'i-1:9007199254740993'],
+    ['no sequence', 'i-1:'],
+    ['a space', 'i-1: 3'],
+    ['hex', 'i-1:0x10'],
+    ['a negative number', 'i-1:-1'],
+    ['an exponent', 'i-1:1e3'],
   ])('refuses %s', (_label, holder) => {
     expect(parseHolderId(holder)).toBeUndefined();
   });
@@ -182,7 +190,7 @@ describe('topics', () => {
     expect(topics.size).toBe(5);
   });
 
-  it.each([['mcp:other'], ['mcp:controlx'], ['session:abc'], ['']])('refuses %s', (topic) => {
+  it.each([['mcp:other'], ['mcp:controlx'], ['session:abc'], [''], ['mcp:session:'], ['mcp:node:']])('refuses %s', (topic) => {
     expect(parseTopic(topic)).toBeUndefined();
   });
 });

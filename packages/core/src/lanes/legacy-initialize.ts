@@ -41,9 +41,9 @@ export async function initializeSession(
   if (size > deps.maxInitializeBytes) {
     return refusal(413, JsonRpcErrorCode.ServerError, `Payload Too Large: initialize params exceed ${deps.maxInitializeBytes} bytes`);
   }
-  const full = await sessions.admit();
-  if (full !== undefined) return full;
-  const record = sessions.newRecord(initialize, principal);
+  const reserved = await sessions.reserve(initialize, principal);
+  if (!reserved.ok) return reserved;
+  const { record } = reserved;
   const requested = record.protocolVersion;
 
   // With lazyServer, a result the factory's servers gave before answers without building one; the
@@ -54,6 +54,7 @@ export async function initializeSession(
     try {
       built = await live.build(record);
     } catch (error) {
+      sessions.release(record);
       deps.reportError(error);
       return refusal(500, JsonRpcErrorCode.InternalError, 'Internal error: the MCP server could not be created');
     }
@@ -113,6 +114,7 @@ function initializeSink(
         return;
       }
       // A failed initialize: the client gets the server's error, and no session exists.
+      sessions.release(record);
       stream.sessionHeader = undefined;
       stream.respond(response);
       if (built !== undefined) await live.dispose(built);

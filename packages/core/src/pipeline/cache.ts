@@ -1,6 +1,6 @@
 import type { JSONRPCNotification } from '../protocol/jsonrpc.js';
 import type { JsonRpcResult, MiddlewareEnv, MiddlewarePlugin, Scope } from '../types.js';
-import { scopeKey } from './middleware.js';
+import { principalKey, scopeKey } from './middleware.js';
 
 /** Options of {@link cache}. */
 export interface CacheOptions {
@@ -63,7 +63,7 @@ export function cache(options: CacheOptions): MiddlewarePlugin {
   if (!(ttlMs > 0)) throw new TypeError('cache: ttlMs must be positive');
   let env: MiddlewareEnv | undefined;
   const sharedBy = (requestScope: Scope, principal: string | undefined): string =>
-    scope === 'global' ? 'g' : scope === 'principal' ? `p:${principal ?? scopeKey(requestScope)}` : scopeKey(requestScope);
+    scope === 'global' ? 'g' : scope === 'principal' ? principalKey(principal, requestScope) : scopeKey(requestScope);
   const family = (method: string, params: Record<string, unknown> | undefined): string =>
     method === 'resources/read' ? `resources/read ${String(params?.uri)}` : method;
   return {

@@ -226,11 +226,12 @@ export class Dispatcher {
     if (!(error instanceof JsonRpcError)) this.#reportError(error);
     const failure = error instanceof JsonRpcError ? error : new JsonRpcError(JsonRpcErrorCode.InternalError, 'Internal error');
     if (failure.httpStatus !== undefined) {
-      this.#metrics.countError(failure.httpStatus);
-      call.response.refuse({
+      const refused = call.response.refuse({
         ...refusal(failure.httpStatus, failure.code, failure.message, { headers: failure.headers, data: failure.data }),
         id: request.id,
       });
+      // Counted as an HTTP error only when it went out as one, not in-band in a started response.
+      if (refused) this.#metrics.countError(failure.httpStatus);
     }
     // After a refusal the stream ignores this; the sink still learns the outcome (a refused
     // initialize must drop the server it built).

@@ -13,6 +13,14 @@ export function scopeKey(scope: Scope): string {
   return `${scope.kind === 'session' ? 's' : scope.kind === 'principal' ? 'p' : 'h'}:${scope.id}`;
 }
 
+/**
+ * A key for everything kept per principal: `p:<principal>`, or `a:<scope key>` for a request without
+ * one (per session, then). The prefixes differ, so no principal's name can make it another's key.
+ */
+export function principalKey(principal: string | undefined, scope: Scope): string {
+  return principal === undefined ? `a:${scopeKey(scope)}` : `p:${principal}`;
+}
+
 /** Middleware for one method only. */
 export function forMethod(method: string, handler: MessageMiddleware): MessageMiddleware {
   return function methodMiddleware(ctx, next) {

@@ -1,7 +1,7 @@
 import { JsonRpcError, JsonRpcErrorCode } from '../errors.js';
 import type { RateLimitResult } from '../stores/types.js';
 import type { MessageContext, MiddlewareEnv, MiddlewarePlugin, Scope } from '../types.js';
-import { scopeKey } from './middleware.js';
+import { principalKey, scopeKey } from './middleware.js';
 
 /** Options of {@link rateLimit}. */
 export interface RateLimitOptions {
@@ -41,8 +41,7 @@ export function rateLimit(options: RateLimitOptions): MiddlewarePlugin {
     (methods === undefined || methods.includes(method)) &&
     (tools === undefined || (method === 'tools/call' && tools.includes(String(params?.name))));
   const consume = (who: string) => env!.rateLimitStore.consume(`rl:${name}:${who}`, env!.clock.now(), limit, windowMs);
-  const identity = (scope: Scope, principal: string | undefined) =>
-    key === 'session' ? scopeKey(scope) : `p:${principal ?? scopeKey(scope)}`;
+  const identity = (scope: Scope, principal: string | undefined) => (key === 'session' ? scopeKey(scope) : principalKey(principal, scope));
   return {
     name: `rateLimit ${name}`,
     setup(lent) {

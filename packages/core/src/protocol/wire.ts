@@ -45,7 +45,7 @@ export interface ParsedPostStreamId {
 /** Undefined for the standalone stream and for ids this library did not make. */
 export function parsePostStreamId(streamId: string): ParsedPostStreamId | undefined {
   const [instanceId, seq, encoded, ...rest] = streamId.split('~');
-  if (instanceId === undefined || instanceId === '' || seq === undefined || rest.length > 0) return undefined;
+  if (instanceId === undefined || instanceId === '' || seq === undefined || !/^[0-9a-z]+$/.test(seq) || rest.length > 0) return undefined;
   if (encoded === undefined) return { instanceId, requestIds: undefined };
   let decoded: unknown;
   try {
@@ -79,8 +79,8 @@ export function formatHolderId(instanceId: string, sequence: number): string {
 
 export function parseHolderId(holder: string): { instanceId: string; sequence: number } | undefined {
   const colon = holder.lastIndexOf(':');
-  const sequence = Number(holder.slice(colon + 1));
-  return colon <= 0 || !Number.isSafeInteger(sequence) ? undefined : { instanceId: holder.slice(0, colon), sequence };
+  const digits = holder.slice(colon + 1);
+  return colon <= 0 || !/^\d{1,15}$/.test(digits) ? undefined : { instanceId: holder.slice(0, colon), sequence: Number(digits) };
 }
 
 /** Message bus topics: one every process hears, one per session with streams, one per process instance. */
@@ -100,9 +100,14 @@ export type ParsedTopic = { kind: 'control' } | { kind: 'session'; sessionId: st
 
 export function parseTopic(topic: string): ParsedTopic | undefined {
   if (topic === CONTROL_TOPIC) return { kind: 'control' };
-  if (topic.startsWith(SESSION_TOPIC)) return { kind: 'session', sessionId: topic.slice(SESSION_TOPIC.length) };
-  if (topic.startsWith(NODE_TOPIC)) return { kind: 'node', instanceId: topic.slice(NODE_TOPIC.length) };
-  return undefined;
+  const [prefix, kind] = topic.startsWith(SESSION_TOPIC)
+    ? [SESSION_TOPIC, 'session']
+    : topic.startsWith(NODE_TOPIC)
+      ? [NODE_TOPIC, 'node']
+      : [];
+  const id = prefix === undefined ? '' : topic.slice(prefix.length);
+  if (id === '') return undefined;
+  return kind === 'session' ? { kind, sessionId: id } : { kind: 'node', instanceId: id };
 }
 
 /** A process instance: its node id and a random epoch, so a restart under the same node id is told apart. */

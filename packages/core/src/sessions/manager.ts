@@ -5,7 +5,8 @@
  * other process, and running the hooks.
  */
 import { JsonRpcErrorCode } from '../errors.js';
-import { type Refusal, refusal } from '../http/refusal.js';
+import { LRUCache } from 'lru-cache';
+import { type Checked, refusal } from '../http/refusal.js';
 import type { Metrics } from '../metrics.js';
 import type { JSONRPCRequest } from '../protocol/jsonrpc.js';
 import { requestedVersion } from '../protocol/versions.js';
@@ -19,6 +20,8 @@ import type { StateRuntime } from './state.js';
 const EXPIRED_BATCH = 500;
 /** Eviction candidates looked at per new session at `maxSessions`. */
 const EVICTION_CANDIDATES = 16;
+/** Ended sessions remembered, so cleanup registered after the end still runs. */
+const RECENTLY_ENDED = 10_000;
 
 /** What a session holds on this process besides its record (streams, a live server). */
 export interface SessionResources {
@@ -57,6 +60,10 @@ export class SessionManager {
   readonly #runtime: HandleRuntime;
   /** Cleanup registered with `session.onClose`, by session, on this process. */
   readonly #disposers = new Map<string, Set<() => void | Promise<void>>>();
+  /** New sessions that hold room under `maxSessions` until they are stored or given up. */
+  readonly #reserved = new Set<string>();
+  /** Sessions that ended lately: cleanup registered for one of them (a tool still running) runs at once. */
+  readonly #recentlyEnded = new LRUCache<string, true>({ max: RECENTLY_ENDED });
 
   constructor(settings: SessionManagerSettings, resources: SessionResources) {
     this.#settings = settings;
@@ -67,6 +74,10 @@ export class SessionManager {
       store: settings.store,
       clock: settings.clock,
       onClose: (sessionId, cleanup) => {
+        if (this.#recentlyEnded.has(sessionId)) {
+          queueMicrotask(() => void this.#runCleanup(cleanup));
+          return () => undefined;
+        }
         let set = this.#disposers.get(sessionId);
         if (set === undefined) this.#disposers.set(sessionId, (set = new Set()));
         set.add(cleanup);
@@ -85,22 +96,50 @@ export class SessionManager {
     return sessionHandle(record.id, () => record, this.#runtime);
   }
 
-  /** Makes room for one more session under `maxSessions`, or says why there is none (503). */
-  async admit(): Promise<Refusal | undefined> {
+  /**
+   * The record of a new session an `initialize` asks for, with room held for it under `maxSessions`
+   * until it is saved or given up (a session is stored only once its server answered): concurrent
+   * initializes cannot overshoot the limit on one process. Or the 503 when there is no room.
+   */
+  async reserve(initialize: JSONRPCRequest, principal: string | undefined): Promise<Checked<{ record: SessionRecord }>> {
     const { maxSessions, onMaxSessions, sweepIntervalMs } = this.#settings;
-    if (maxSessions === undefined || (await this.store.count()) < maxSessions) return undefined;
-    if (onMaxSessions === 'evict-lru') {
-      for (const candidate of await this.store.leastRecentlyActive(EVICTION_CANDIDATES)) {
-        if (!this.#resources.isBusy(candidate.id) && (await this.end(candidate, 'evicted'))) return undefined;
+    if (maxSessions !== undefined && (await this.store.count()) + this.#reserved.size >= maxSessions) {
+      let room = false;
+      if (onMaxSessions === 'evict-lru') {
+        for (const candidate of await this.store.leastRecentlyActive(EVICTION_CANDIDATES)) {
+          if (this.#reserved.has(candidate.id) || this.#resources.isBusy(candidate.id)) continue;
+          if (await this.end(candidate, 'evicted')) {
+            room = true;
+            break;
+          }
+        }
+      }
+      if (!room) {
+        return refusal(503, JsonRpcErrorCode.ServerError, 'Service Unavailable: too many sessions', {
+          headers: { 'retry-after': String(Math.ceil(sweepIntervalMs / 1000)) },
+        });
       }
     }
-    return refusal(503, JsonRpcErrorCode.ServerError, 'Service Unavailable: too many sessions', {
-      headers: { 'retry-after': String(Math.ceil(sweepIntervalMs / 1000)) },
-    });
+    const record = this.#newRecord(initialize, principal);
+    this.#reserved.add(record.id);
+    return { ok: true, record };
   }
 
-  /** The record of a session an `initialize` asks for; nothing is stored yet. */
-  newRecord(initialize: JSONRPCRequest, principal: string | undefined): SessionRecord {
+  /** Stores a reserved session's record; it exists from now on. Throws when the store does. */
+  async save(record: SessionRecord): Promise<void> {
+    try {
+      await this.store.create(record);
+    } finally {
+      this.#reserved.delete(record.id);
+    }
+  }
+
+  /** A reserved session will not be stored (its initialize failed): its room is free again. */
+  release(record: SessionRecord): void {
+    this.#reserved.delete(record.id);
+  }
+
+  #newRecord(initialize: JSONRPCRequest, principal: string | undefined): SessionRecord {
     const { clock, ids, idleTimeoutMs, maxLifetimeMs } = this.#settings;
     const now = clock.now();
     const params = initialize.params ?? {};
@@ -116,11 +155,6 @@ export class SessionManager {
     };
     if (maxLifetimeMs !== undefined) record.expiresAt = now + maxLifetimeMs;
     return record;
-  }
-
-  /** Stores a new session's record; it exists from now on. Throws when the store does. */
-  async save(record: SessionRecord): Promise<void> {
-    await this.store.create(record);
   }
 
   /** Counts, logs and announces a session whose `initialize` was answered. */
@@ -173,6 +207,7 @@ export class SessionManager {
 
   /** Another process ended the session: release what it holds here. */
   async endedElsewhere(sessionId: string): Promise<void> {
+    this.#recentlyEnded.set(sessionId, true);
     await this.#resources.release(sessionId);
     await this.#runDisposers(sessionId);
   }
@@ -188,6 +223,7 @@ export class SessionManager {
   /** The one path every ended session takes, once it is gone from the store. */
   async #ended(record: SessionRecord, reason: SessionCloseReason): Promise<void> {
     const { eventStore, metrics, log, onSessionClosed, reportError, announceEnded } = this.#settings;
+    this.#recentlyEnded.set(record.id, true);
     await this.#resources.release(record.id);
     await this.#runDisposers(record.id);
     try {
@@ -210,12 +246,14 @@ export class SessionManager {
     const set = this.#disposers.get(sessionId);
     if (set === undefined) return;
     this.#disposers.delete(sessionId);
-    for (const cleanup of set) {
-      try {
-        await cleanup();
-      } catch (error) {
-        this.#settings.reportError(error);
-      }
+    for (const cleanup of set) await this.#runCleanup(cleanup);
+  }
+
+  async #runCleanup(cleanup: () => void | Promise<void>): Promise<void> {
+    try {
+      await cleanup();
+    } catch (error) {
+      this.#settings.reportError(error);
     }
   }
 }

@@ -69,7 +69,7 @@ export class MemorySessionStore implements SessionStore {
     const out: SessionRecord[] = [];
     for (const record of this.#records.values()) {
       if (out.length >= limit) break;
-      out.push(record);
+      out.push({ ...record });
     }
     return out;
   }
@@ -79,7 +79,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   list(): SessionRecord[] {
-    return [...this.#records.values()];
+    return [...this.#records.values()].map((record) => ({ ...record }));
   }
 
   getState(sessionId: string, key: string, now: number): string | undefined {

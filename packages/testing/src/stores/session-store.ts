@@ -214,5 +214,13 @@ export function sessionStoreTests(suite: StoreSuiteContext): void {
       expect(listed.map((r) => r.id).sort()).toEqual(records.map((r) => r.id).sort());
       for (const record of listed) expect(record).toEqual(records.find((r) => r.id === record.id));
     });
+
+    it('list and leastRecentlyActive answer copies: changing one changes nothing stored', async () => {
+      const record = sessionRecord({ createdAt: T0, lastActiveAt: T0 });
+      await stores.sessionStore.create(record);
+      (await stores.sessionStore.list())[0]!.requestCount = 99;
+      (await stores.sessionStore.leastRecentlyActive(1))[0]!.principal = 'mallory';
+      expect(await stores.sessionStore.get(record.id, T0)).toEqual(record);
+    });
   });
 }
