@@ -2,6 +2,7 @@ import { afterAll, describe } from 'vitest';
 import type { AdapterHarness } from './harness.js';
 import { conformanceSuite } from './suites/conformance.js';
 import { featuresSuite } from './suites/features.js';
+import { fuzzSuite } from './suites/fuzz.js';
 import { hostSuite } from './suites/host.js';
 import { httpRulesSuite } from './suites/http-rules/index.js';
 import { interopSuite } from './suites/interop.js';
@@ -16,12 +17,12 @@ export { createV1Server, createV2Server, type SdkMajor, serverFactory } from './
 export { stateServerFactory, stateServerProbe, type StateServerProbe } from './fixtures/state-server.js';
 export { gate, type Gate } from './suites/hardening/gate.js';
 export { pausedGet } from './suites/hardening/streams.js';
-export { conformanceSuite, featuresSuite, hostSuite, httpRulesSuite, interopSuite, lifecycleSuite, twoNodeSuite };
+export { conformanceSuite, featuresSuite, fuzzSuite, hostSuite, httpRulesSuite, interopSuite, lifecycleSuite, twoNodeSuite };
 
 /**
- * The suite every adapter must pass: the HTTP rules, the session lifecycle, SDK interop, two nodes
- * sharing stores, the host-integration cases and the official conformance suite. Call it at the top
- * level of a test file.
+ * The suite every adapter must pass: the HTTP rules, a generated fuzz of the endpoint, the session
+ * lifecycle, SDK interop, two nodes sharing stores, the host-integration cases and the official
+ * conformance suite. Call it at the top level of a test file.
  *
  * @example
  * ```ts
@@ -32,6 +33,7 @@ export function runAdapterSuite(harness: AdapterHarness): void {
   describe(harness.name, () => {
     afterAll(async () => harness.dispose?.());
     httpRulesSuite(harness);
+    fuzzSuite(harness);
     requestLimitsSuite(harness);
     streamHardeningSuite(harness);
     lifecycleSuite(harness);

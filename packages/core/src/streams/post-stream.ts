@@ -193,11 +193,15 @@ export class PostStream implements RequestSink {
   #startSse(): void {
     this.#state = 'sse';
     this.#opened = true;
-    if (this.#res.destroyed) {
-      // The client left before anything was written; events are still stored for resumption.
-      this.#ctx.streamOpened(this);
-      return;
-    }
+    this.#openWriter();
+    this.#ctx.streamOpened(this);
+    // Answers a batch collected for a JSON response go first, in the order they came.
+    for (const response of this.#responses.splice(0)) this.#emit(response);
+  }
+
+  #openWriter(): void {
+    // The client left before anything was written: events are still stored for resumption.
+    if (this.#res.destroyed) return;
     const sse = new SseWriter(this.#res, { sessionId: this.sessionHeader, maxBufferBytes: this.#ctx.maxStreamBufferBytes, coalesce: true });
     this.#sse = sse;
     this.#ctx.track(sse);
@@ -215,7 +219,6 @@ export class PostStream implements RequestSink {
       this.#durationTimer = setTimeout(() => this.detach(), maxDuration);
       this.#durationTimer.unref();
     }
-    this.#ctx.streamOpened(this);
   }
 
   #emit(message: JSONRPCMessage): void {
