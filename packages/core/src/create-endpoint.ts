@@ -243,11 +243,12 @@ export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
     reportError,
   });
   const sweeper = new Sweeper({ clock, intervalMs: options.sweepIntervalMs, reportError });
+  // Work on this process's memory first: a store that answers slowly delays no deadline.
+  sweeper.add((now) => dispatcher.expire(now));
   sweeper.add((now) => cluster.sweep(now));
-  // An open stream is activity: keep its session alive.
+  // An open stream is activity: keep its session alive (or end streams of a session that is gone).
   sweeper.add((now) => sessions.keepActive(streams.streamingSessions(), now));
   sweeper.add((now) => sessions.expire(now));
-  sweeper.add((now) => dispatcher.expire(now));
   sweeper.add((now) => live.hibernate(now, (sessionId) => streams.hasPostStreams(sessionId)));
   for (const middleware of options.middleware) dispatcher.use(middleware);
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { McpSessionError } from './errors.js';
 import type { Logger } from './types.js';
 
 /** Without a logger: errors become process warnings; lifecycle messages are dropped. */
@@ -15,11 +16,16 @@ export const defaultLogger: Logger = {
   debug: () => undefined,
 };
 
-/** Reports an unexpected error to the log, with the process it happened on. */
+/**
+ * Reports an error to the log, with the process it happened on. A store out of reach is a warning:
+ * every request during an outage fails the same way (and is answered 503), and the store's own
+ * connection reports the outage once.
+ */
 export function errorReporter(log: Logger, nodeId: string): (error: unknown) => void {
   return (error) => {
     const err = error instanceof Error ? error : new Error(String(error));
-    log.error({ err, nodeId }, 'mcp-session: error');
+    if (err instanceof McpSessionError && err.code === 'ERR_MCP_SESSION_STORE') log.warn({ err, nodeId }, 'mcp-session: store unavailable');
+    else log.error({ err, nodeId }, 'mcp-session: error');
   };
 }
 

@@ -1,6 +1,6 @@
 import type { CacheStore, CounterExpiry } from '@x/mcp-session-core';
 import { z } from 'zod';
-import { Connection, type RedisClient, type RedisConnectionOptions, connectionShape, guard, parseOptions } from './connection.js';
+import { Connection, type RedisClient, type RedisConnectionOptions, connectionShape, defaultOnError, parseOptions } from './connection.js';
 import { KeyLayout } from './keys.js';
 import { INCR_EXPIRE } from './scripts.js';
 
@@ -19,8 +19,8 @@ export class RedisCacheStore implements CacheStore {
   readonly #keys: KeyLayout;
 
   constructor(options: RedisCacheStoreOptions) {
-    const { client, prefix } = parseOptions('RedisCacheStore', optionsSchema, options);
-    this.#connection = new Connection(client);
+    const { client, prefix, commandTimeoutMs, onError } = parseOptions('RedisCacheStore', optionsSchema, options);
+    this.#connection = new Connection(client, { commandTimeoutMs, onError: onError ?? defaultOnError });
     this.#keys = new KeyLayout(prefix);
   }
 
@@ -33,7 +33,7 @@ export class RedisCacheStore implements CacheStore {
   }
 
   get(key: string, now: number): Promise<string | undefined> {
-    return guard('CacheStore.get', async () => {
+    return this.#connection.run('CacheStore.get', async () => {
       const raw = await this.#connection.client.get(this.#keys.cacheEntry(key));
       if (raw === null) return undefined;
       const sep = raw.indexOf(':');
@@ -42,7 +42,7 @@ export class RedisCacheStore implements CacheStore {
   }
 
   set(key: string, value: string, ttlMs: number, now: number): Promise<void> {
-    return guard('CacheStore.set', async () => {
+    return this.#connection.run('CacheStore.set', async () => {
       const ttl = Math.ceil(ttlMs);
       if (!(ttl > 0)) {
         await this.#connection.client.del(this.#keys.cacheEntry(key));
@@ -54,7 +54,7 @@ export class RedisCacheStore implements CacheStore {
 
   /** Removes an entry, or a counter of that name (two keys, possibly on two nodes: two DELs at once). */
   delete(key: string): Promise<void> {
-    return guard('CacheStore.delete', async () => {
+    return this.#connection.run('CacheStore.delete', async () => {
       const { client } = this.#connection;
       await Promise.all([client.del(this.#keys.cacheEntry(key)), client.del(this.#keys.cacheCounter(key))]);
     });
@@ -65,7 +65,7 @@ export class RedisCacheStore implements CacheStore {
    * `counter(key, now)` honours `now` as entries do.
    */
   incr(key: string, expiry?: CounterExpiry): Promise<number> {
-    return guard('CacheStore.incr', async () => {
+    return this.#connection.run('CacheStore.incr', async () => {
       const counter = this.#keys.cacheCounter(key);
       if (expiry === undefined) return this.#connection.client.incr(counter);
       const ttl = Math.max(1, Math.ceil(expiry.ttlMs));
@@ -74,7 +74,7 @@ export class RedisCacheStore implements CacheStore {
   }
 
   counter(key: string, now?: number): Promise<number> {
-    return guard('CacheStore.counter', async () => {
+    return this.#connection.run('CacheStore.counter', async () => {
       const raw = await this.#connection.client.get(this.#keys.cacheCounter(key));
       if (raw === null) return 0;
       const sep = raw.indexOf(':');

@@ -1,6 +1,6 @@
 import { type EventStore, type JSONRPCMessage, type Replay, type StoredEvent, formatEventId, parseEventId } from '@x/mcp-session-core';
 import { z } from 'zod';
-import { Connection, type RedisClient, type RedisConnectionOptions, connectionShape, guard, parseOptions } from './connection.js';
+import { Connection, type RedisClient, type RedisConnectionOptions, connectionShape, defaultOnError, parseOptions } from './connection.js';
 import { KeyLayout, isSessionId } from './keys.js';
 import { APPEND, COMPLETE, REPLAY } from './scripts.js';
 
@@ -41,8 +41,12 @@ export class RedisEventStore implements EventStore {
   readonly #ttlMs: number;
 
   constructor(options: RedisEventStoreOptions) {
-    const { client, prefix, maxEventsPerStream, ttlMs } = parseOptions('RedisEventStore', optionsSchema, options);
-    this.#connection = new Connection(client);
+    const { client, prefix, maxEventsPerStream, ttlMs, commandTimeoutMs, onError } = parseOptions(
+      'RedisEventStore',
+      optionsSchema,
+      options,
+    );
+    this.#connection = new Connection(client, { commandTimeoutMs, onError: onError ?? defaultOnError });
     this.#keys = new KeyLayout(prefix);
     this.#maxEvents = maxEventsPerStream;
     this.#ttlMs = ttlMs;
@@ -58,7 +62,7 @@ export class RedisEventStore implements EventStore {
   }
 
   append(sessionId: string, streamId: string, message: JSONRPCMessage | null): Promise<string> {
-    return guard('EventStore.append', async () => {
+    return this.#connection.run('EventStore.append', async () => {
       if (!isSessionId(sessionId)) throw new Error(`session id ${JSON.stringify(sessionId)} cannot be stored`);
       if (streamId.length === 0 || streamId.includes('.'))
         throw new Error(`stream id ${JSON.stringify(streamId)} is empty or contains a dot`);
@@ -72,7 +76,7 @@ export class RedisEventStore implements EventStore {
   }
 
   replayAfter(sessionId: string, lastEventId: string): Promise<Replay | undefined> {
-    return guard('EventStore.replayAfter', async () => {
+    return this.#connection.run('EventStore.replayAfter', async () => {
       const parsed = parseEventId(lastEventId);
       if (parsed === undefined || !isSessionId(sessionId)) return undefined;
       const { streamId, sequence } = parsed;
@@ -95,7 +99,7 @@ export class RedisEventStore implements EventStore {
    * is not needed) and leaves the session's index, so a finished response costs nothing after that.
    */
   completeStream(sessionId: string, streamId: string, keepMs: number, _now: number): Promise<void> {
-    return guard('EventStore.completeStream', async () => {
+    return this.#connection.run('EventStore.completeStream', async () => {
       if (!isSessionId(sessionId)) return;
       await COMPLETE.run(
         this.#connection.client,
@@ -110,7 +114,7 @@ export class RedisEventStore implements EventStore {
    * Completed streams are no longer listed; they expire on their own within `keepMs`.
    */
   deleteSession(sessionId: string): Promise<void> {
-    return guard('EventStore.deleteSession', async () => {
+    return this.#connection.run('EventStore.deleteSession', async () => {
       if (!isSessionId(sessionId)) return;
       const { client } = this.#connection;
       const index = this.#keys.streams(sessionId);

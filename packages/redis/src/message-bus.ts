@@ -7,9 +7,11 @@ import {
   type RedisClient,
   type RedisConnectionOptions,
   connectionShape,
+  defaultOnError,
   guard,
   parseOptions,
   quit,
+  reportOutages,
   storeError,
 } from './connection.js';
 import { KeyLayout } from './keys.js';
@@ -22,24 +24,17 @@ export interface RedisMessageBusOptions extends RedisConnectionOptions {
    * server knows `SPUBLISH`. Every process sharing the bus must make the same choice.
    */
   sharded?: boolean | 'auto';
-  /** Called with an error a handler threw, or with a message that is not JSON. Default: `console.error`. */
-  onError?: (error: unknown) => void;
 }
 
 const optionsSchema = z.object({
   ...connectionShape,
   sharded: z.union([z.boolean(), z.literal('auto')]).default('auto'),
-  onError: z.custom<(error: unknown) => void>((value) => typeof value === 'function', { message: 'onError must be a function' }).optional(),
 });
 
 type Handler = (message: BusMessage) => void;
 
 function isCluster(client: RedisClient): client is Cluster {
   return (client as { isCluster?: boolean }).isCluster === true;
-}
-
-function reportError(error: unknown): void {
-  console.error('[mcp-session] [redis] message bus:', error);
 }
 
 /**
@@ -65,10 +60,10 @@ export class RedisMessageBus implements MessageBus {
 
   constructor(options: RedisMessageBusOptions) {
     const parsed = parseOptions('RedisMessageBus', optionsSchema, options);
-    this.#connection = new Connection(parsed.client);
+    this.#onError = parsed.onError ?? defaultOnError;
+    this.#connection = new Connection(parsed.client, { commandTimeoutMs: parsed.commandTimeoutMs, onError: this.#onError });
     this.#keys = new KeyLayout(parsed.prefix);
     this.#shardedOption = parsed.sharded;
-    this.#onError = parsed.onError ?? reportError;
   }
 
   /** The client that publishes. */
@@ -95,7 +90,7 @@ export class RedisMessageBus implements MessageBus {
   }
 
   publish(topic: string, message: BusMessage): Promise<void> {
-    return guard('MessageBus.publish', async () => {
+    return this.#connection.run('MessageBus.publish', async () => {
       const { client } = this.#connection;
       const channel = this.#keys.channel(topic);
       const payload = JSON.stringify(message);
@@ -129,7 +124,7 @@ export class RedisMessageBus implements MessageBus {
       if (!active) return;
       active = false;
       remove();
-      await guard('MessageBus.unsubscribe', () => this.#sync(channel));
+      await this.#connection.run('MessageBus.unsubscribe', () => this.#sync(channel));
     };
   }
 
@@ -140,6 +135,7 @@ export class RedisMessageBus implements MessageBus {
   async ready(): Promise<void> {
     const subscriber = this.#subscriber;
     if (subscriber === undefined) return;
+    // Waits as long as the reconnection takes: no deadline.
     await guard('MessageBus.ready', async () => {
       if (subscriber.status === 'end') throw new Error('Connection is closed');
       if (subscriber.status !== 'ready') {
@@ -233,8 +229,9 @@ export class RedisMessageBus implements MessageBus {
       : (client as Redis).duplicate({ autoResubscribe: true, lazyConnect: false, keyPrefix: '' });
     const listener = (channel: string, payload: string) => this.#dispatch(channel, payload);
     subscriber.on(sharded ? 'smessage' : 'message', listener);
-    // ioredis retries connection errors itself; they reach callers as failed commands, not as events.
-    subscriber.on('error', () => undefined);
+    // ioredis retries connection errors itself; they reach callers as failed commands. An outage is
+    // reported once.
+    reportOutages(subscriber, this.#onError);
     this.#subscriber = subscriber;
     return subscriber;
   }

@@ -1,6 +1,6 @@
 import type { RateLimitResult, RateLimitStore } from '@x/mcp-session-core';
 import { z } from 'zod';
-import { Connection, type RedisClient, type RedisConnectionOptions, connectionShape, guard, parseOptions } from './connection.js';
+import { Connection, type RedisClient, type RedisConnectionOptions, connectionShape, defaultOnError, parseOptions } from './connection.js';
 import { KeyLayout } from './keys.js';
 import { GCRA } from './scripts.js';
 
@@ -18,8 +18,8 @@ export class RedisRateLimitStore implements RateLimitStore {
   readonly #keys: KeyLayout;
 
   constructor(options: RedisRateLimitStoreOptions) {
-    const { client, prefix } = parseOptions('RedisRateLimitStore', optionsSchema, options);
-    this.#connection = new Connection(client);
+    const { client, prefix, commandTimeoutMs, onError } = parseOptions('RedisRateLimitStore', optionsSchema, options);
+    this.#connection = new Connection(client, { commandTimeoutMs, onError: onError ?? defaultOnError });
     this.#keys = new KeyLayout(prefix);
   }
 
@@ -32,7 +32,7 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 
   consume(key: string, now: number, limit: number, windowMs: number): Promise<RateLimitResult> {
-    return guard('RateLimitStore.consume', async () => {
+    return this.#connection.run('RateLimitStore.consume', async () => {
       const reply = (await GCRA.run(this.#connection.client, [this.#keys.rateLimit(key)], [String(now), limit, windowMs])) as number[];
       return { allowed: reply[0] === 1, remaining: Number(reply[1]), retryAfterMs: Number(reply[2]) };
     });

@@ -12,7 +12,7 @@ import {
   type RedisClient,
   type RedisConnectionOptions,
   connectionShape,
-  guard,
+  defaultOnError,
   hashEntries,
   parseOptions,
 } from './connection.js';
@@ -75,8 +75,8 @@ export class RedisSessionStore implements SessionStore {
   readonly #graceMs: number;
 
   constructor(options: RedisSessionStoreOptions) {
-    const { client, prefix, expiryGraceMs } = parseOptions('RedisSessionStore', optionsSchema, options);
-    this.#connection = new Connection(client);
+    const { client, prefix, expiryGraceMs, commandTimeoutMs, onError } = parseOptions('RedisSessionStore', optionsSchema, options);
+    this.#connection = new Connection(client, { commandTimeoutMs, onError: onError ?? defaultOnError });
     this.#keys = new KeyLayout(prefix);
     this.#graceMs = expiryGraceMs;
   }
@@ -92,7 +92,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   create(record: SessionRecord): Promise<void> {
-    return guard('SessionStore.create', async () => {
+    return this.#connection.run('SessionStore.create', async () => {
       assertSessionId(record.id, 'SessionStore.create');
       const { client } = this.#connection;
       const ttl = recordTtlMs(record, record.lastActiveAt, this.#graceMs);
@@ -104,7 +104,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   get(id: string, now: number): Promise<SessionRecord | undefined> {
-    return guard('SessionStore.get', async () => {
+    return this.#connection.run('SessionStore.get', async () => {
       if (!isSessionId(id)) return undefined;
       const value = await this.#connection.client.get(this.#keys.record(id));
       if (value === null) return undefined;
@@ -114,7 +114,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   touch(id: string, now: number, access?: SessionAccess): Promise<SessionRecord | undefined> {
-    return guard('SessionStore.touch', async () => {
+    return this.#connection.run('SessionStore.touch', async () => {
       if (!isSessionId(id)) return undefined;
       const value = await TOUCH.run(
         this.#connection.client,
@@ -132,7 +132,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   delete(id: string): Promise<boolean> {
-    return guard('SessionStore.delete', async () => {
+    return this.#connection.run('SessionStore.delete', async () => {
       if (!isSessionId(id)) return false;
       const [removed] = await Promise.all([
         DELETE.run(this.#connection.client, [this.#keys.record(id), this.#keys.state(id)], []),
@@ -148,33 +148,37 @@ export class RedisSessionStore implements SessionStore {
    * live one, whose index scores are then raised to its real deadline and activity.
    */
   takeExpired(now: number, limit: number): Promise<SessionRecord[]> {
-    return guard('SessionStore.takeExpired', async () => {
-      const { client } = this.#connection;
-      const taken: SessionRecord[] = [];
-      for (let round = 0; round < TAKE_ROUNDS && taken.length < limit; round++) {
-        const ids = await client.zrangebyscore(this.#keys.deadlines, '-inf', String(now), 'LIMIT', 0, limit - taken.length);
-        if (ids.length === 0) break;
-        const replies = await Promise.all(
-          ids.map((id) =>
-            isSessionId(id) ? TAKE.run(client, [this.#keys.record(id), this.#keys.state(id)], [String(now)]) : Promise.resolve([0]),
-          ),
-        );
-        const operations: string[] = [];
-        replies.forEach((reply, i) => {
-          const id = ids[i]!;
-          const [status, value] = reply as [number, string?];
-          if (status === 2 && value !== undefined) {
-            const record = decodeRecord(id, value);
-            operations.push('raise', id, String(sessionDeadline(record)), String(record.lastActiveAt));
-            return;
-          }
-          if (status === 1 && value !== undefined) taken.push(decodeRecord(id, value));
-          operations.push('del', id);
-        });
-        await this.#index(operations);
-      }
-      return taken;
-    });
+    return this.#connection.run(
+      'SessionStore.takeExpired',
+      async () => {
+        const { client } = this.#connection;
+        const taken: SessionRecord[] = [];
+        for (let round = 0; round < TAKE_ROUNDS && taken.length < limit; round++) {
+          const ids = await client.zrangebyscore(this.#keys.deadlines, '-inf', String(now), 'LIMIT', 0, limit - taken.length);
+          if (ids.length === 0) break;
+          const replies = await Promise.all(
+            ids.map((id) =>
+              isSessionId(id) ? TAKE.run(client, [this.#keys.record(id), this.#keys.state(id)], [String(now)]) : Promise.resolve([0]),
+            ),
+          );
+          const operations: string[] = [];
+          replies.forEach((reply, i) => {
+            const id = ids[i]!;
+            const [status, value] = reply as [number, string?];
+            if (status === 2 && value !== undefined) {
+              const record = decodeRecord(id, value);
+              operations.push('raise', id, String(sessionDeadline(record)), String(record.lastActiveAt));
+              return;
+            }
+            if (status === 1 && value !== undefined) taken.push(decodeRecord(id, value));
+            operations.push('del', id);
+          });
+          await this.#index(operations);
+        }
+        return taken;
+      },
+      { slow: true },
+    );
   }
 
   /**
@@ -182,72 +186,80 @@ export class RedisSessionStore implements SessionStore {
    * record are raised and the read repeated, until the scores read are the records' own.
    */
   leastRecentlyActive(limit: number): Promise<SessionRecord[]> {
-    return guard('SessionStore.leastRecentlyActive', async () => {
-      const { client } = this.#connection;
-      let records: SessionRecord[] = [];
-      for (let round = 0; round < LRU_ROUNDS; round++) {
-        const ids = limit > 0 ? await client.zrange(this.#keys.activity, '0', String(limit - 1)) : [];
-        const values = await this.#read(ids);
-        const operations: string[] = [];
-        records = [];
-        ids.forEach((id, i) => {
-          const value = values[i];
-          if (value === undefined) {
-            operations.push('del', id);
-            return;
-          }
-          const record = decodeRecord(id, value);
-          records.push(record);
-          operations.push('raise', id, String(sessionDeadline(record)), String(record.lastActiveAt));
-        });
-        if (operations.length === 0 || (await this.#index(operations)) === 0) break;
-      }
-      return records.sort((a, b) => a.lastActiveAt - b.lastActiveAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    });
+    return this.#connection.run(
+      'SessionStore.leastRecentlyActive',
+      async () => {
+        const { client } = this.#connection;
+        let records: SessionRecord[] = [];
+        for (let round = 0; round < LRU_ROUNDS; round++) {
+          const ids = limit > 0 ? await client.zrange(this.#keys.activity, '0', String(limit - 1)) : [];
+          const values = await this.#read(ids);
+          const operations: string[] = [];
+          records = [];
+          ids.forEach((id, i) => {
+            const value = values[i];
+            if (value === undefined) {
+              operations.push('del', id);
+              return;
+            }
+            const record = decodeRecord(id, value);
+            records.push(record);
+            operations.push('raise', id, String(sessionDeadline(record)), String(record.lastActiveAt));
+          });
+          if (operations.length === 0 || (await this.#index(operations)) === 0) break;
+        }
+        return records.sort((a, b) => a.lastActiveAt - b.lastActiveAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      },
+      { slow: true },
+    );
   }
 
   async markAlive(instanceId: string, _now: number, ttlMs: number): Promise<void> {
-    await guard('SessionStore.markAlive', () =>
+    await this.#connection.run('SessionStore.markAlive', () =>
       this.#connection.client.set(`${this.#keys.instancePrefix}${instanceId}`, '1', 'PX', Math.max(1, Math.ceil(ttlMs))),
     );
   }
 
   isAlive(instanceId: string): Promise<boolean> {
-    return guard(
+    return this.#connection.run(
       'SessionStore.isAlive',
       async () => (await this.#connection.client.exists(`${this.#keys.instancePrefix}${instanceId}`)) === 1,
     );
   }
 
   count(): Promise<number> {
-    return guard('SessionStore.count', () => this.#connection.client.zcard(this.#keys.deadlines));
+    return this.#connection.run('SessionStore.count', () => this.#connection.client.zcard(this.#keys.deadlines));
   }
 
   list(): Promise<SessionRecord[]> {
-    return guard('SessionStore.list', async () => {
-      const ids = await this.#connection.client.zrange(this.#keys.activity, '0', '-1');
-      const records: SessionRecord[] = [];
-      for (let start = 0; start < ids.length; start += LIST_BATCH) {
-        const batch = ids.slice(start, start + LIST_BATCH);
-        const values = await this.#read(batch);
-        batch.forEach((id, i) => {
-          const value = values[i];
-          if (value !== undefined) records.push(decodeRecord(id, value));
-        });
-      }
-      return records;
-    });
+    return this.#connection.run(
+      'SessionStore.list',
+      async () => {
+        const ids = await this.#connection.client.zrange(this.#keys.activity, '0', '-1');
+        const records: SessionRecord[] = [];
+        for (let start = 0; start < ids.length; start += LIST_BATCH) {
+          const batch = ids.slice(start, start + LIST_BATCH);
+          const values = await this.#read(batch);
+          batch.forEach((id, i) => {
+            const value = values[i];
+            if (value !== undefined) records.push(decodeRecord(id, value));
+          });
+        }
+        return records;
+      },
+      { slow: true },
+    );
   }
 
   getState(sessionId: string, key: string, now: number): Promise<string | undefined> {
-    return guard('SessionStore.getState', async () => {
+    return this.#connection.run('SessionStore.getState', async () => {
       if (!isSessionId(sessionId)) return undefined;
       return parseState(await this.#connection.client.hget(this.#keys.state(sessionId), key), now);
     });
   }
 
   setState(sessionId: string, key: string, value: string, options: StateWriteOptions): Promise<StateWriteResult> {
-    return guard('SessionStore.setState', async () => {
+    return this.#connection.run('SessionStore.setState', async () => {
       if (!isSessionId(sessionId)) return WRITE_RESULTS[1]!;
       const expiresAt = options.ttlMs === undefined ? '' : String(options.now + options.ttlMs);
       const status = await SET_STATE.run(
@@ -260,14 +272,14 @@ export class RedisSessionStore implements SessionStore {
   }
 
   deleteState(sessionId: string, key: string): Promise<boolean> {
-    return guard('SessionStore.deleteState', async () => {
+    return this.#connection.run('SessionStore.deleteState', async () => {
       if (!isSessionId(sessionId)) return false;
       return (await this.#connection.client.hdel(this.#keys.state(sessionId), key)) === 1;
     });
   }
 
   stateKeys(sessionId: string, now: number): Promise<string[]> {
-    return guard('SessionStore.stateKeys', async () => {
+    return this.#connection.run('SessionStore.stateKeys', async () => {
       if (!isSessionId(sessionId)) return [];
       const entries = hashEntries(await this.#connection.client.hgetall(this.#keys.state(sessionId)));
       return entries.filter(([, raw]) => parseState(raw, now) !== undefined).map(([key]) => key);
@@ -275,7 +287,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   clearState(sessionId: string): Promise<void> {
-    return guard('SessionStore.clearState', async () => {
+    return this.#connection.run('SessionStore.clearState', async () => {
       if (!isSessionId(sessionId)) return;
       await this.#connection.client.del(this.#keys.state(sessionId));
     });

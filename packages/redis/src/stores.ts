@@ -1,4 +1,4 @@
-import { type RedisClient, type RedisConnectionOptions, Connection } from './connection.js';
+import { type RedisClient, type RedisConnectionOptions, Connection, DEFAULT_COMMAND_TIMEOUT_MS, defaultOnError } from './connection.js';
 import { RedisCacheStore } from './cache-store.js';
 import { RedisEventStore, type RedisEventStoreOptions } from './event-store.js';
 import { RedisMessageBus, type RedisMessageBusOptions } from './message-bus.js';
@@ -37,10 +37,13 @@ export interface RedisStores {
  * ```
  */
 export function createRedisStores(options: RedisStoresOptions): RedisStores {
-  const { client, prefix, expiryGraceMs, maxEventsPerStream, ttlMs, sharded, onError } = options;
-  const connection = new Connection(client);
-  const shared = { client: connection.client, prefix };
-  const messageBus = new RedisMessageBus({ ...shared, sharded, onError });
+  const { client, prefix, expiryGraceMs, maxEventsPerStream, ttlMs, sharded, commandTimeoutMs, onError } = options;
+  const connection = new Connection(client, {
+    commandTimeoutMs: commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    onError: onError ?? defaultOnError,
+  });
+  const shared = { client: connection.client, prefix, commandTimeoutMs, onError };
+  const messageBus = new RedisMessageBus({ ...shared, sharded });
   const stores = {
     sessionStore: new RedisSessionStore({ ...shared, expiryGraceMs }),
     eventStore: new RedisEventStore({ ...shared, maxEventsPerStream, ttlMs }),

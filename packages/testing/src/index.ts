@@ -55,6 +55,7 @@ export {
   type StoreSuiteCapabilities,
   type StoreSuiteConfig,
   type StoreSuiteTarget,
+  type StartedRedis,
   type TestRedis,
   type TestRedisCluster,
 } from './stores/index.js';

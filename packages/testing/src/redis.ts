@@ -42,8 +42,18 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
+/** A `redis-server` this process started: it can also be killed, frozen and thawed, as faults. */
+export interface StartedRedis extends TestRedis {
+  /** SIGKILL: gone at once, as a crash. */
+  kill(): Promise<void>;
+  /** SIGSTOP: connections stay open and nothing answers. */
+  freeze(): void;
+  /** SIGCONT after `freeze()`. */
+  thaw(): void;
+}
+
 /** Starts `redis-server` on a free port with no persistence, resolving once it accepts connections. */
-export async function startRedisServer(extraArgs: string[] = [], port?: number): Promise<TestRedis> {
+export async function startRedisServer(extraArgs: string[] = [], port?: number): Promise<StartedRedis> {
   port ??= (await freePorts(1))[0]!;
   const child: ChildProcess = spawn(
     'redis-server',
@@ -69,14 +79,20 @@ export async function startRedisServer(extraArgs: string[] = [], port?: number):
       }
     });
   });
+  const end = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    // A frozen server hears no SIGTERM until it is thawed.
+    child.kill('SIGCONT');
+    child.kill(signal);
+    await exited;
+  };
   return {
     url: `redis://127.0.0.1:${port}`,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    },
+    stop: () => end('SIGTERM'),
+    kill: () => end('SIGKILL'),
+    freeze: () => void child.kill('SIGSTOP'),
+    thaw: () => void child.kill('SIGCONT'),
   };
 }
 

@@ -12,7 +12,7 @@ import type { AuthInfo } from '../types.js';
 import { checkPostHeaders } from './checks.js';
 import { type OriginPolicy, checkOriginAndHost } from './guards.js';
 import { parsePostBody } from './post-body.js';
-import { type Refusal, refusal, writeRefusal } from './refusal.js';
+import { type Refusal, refusal, storeUnavailable, writeRefusal } from './refusal.js';
 
 const ALLOW = 'GET, POST, DELETE';
 
@@ -39,8 +39,6 @@ export interface HttpEndpointSettings {
 
 const shuttingDown = (): Refusal =>
   refusal(503, JsonRpcErrorCode.ServerError, 'Service Unavailable: the MCP endpoint is shutting down', { headers: { 'retry-after': '1' } });
-const storeUnreachable = (): Refusal =>
-  refusal(503, JsonRpcErrorCode.ServerError, 'Service Unavailable: the session store is unreachable', { headers: { 'retry-after': '1' } });
 const methodNotAllowed = (): Refusal =>
   refusal(405, JsonRpcErrorCode.ServerError, `Method Not Allowed: use ${ALLOW}`, { headers: { allow: ALLOW } });
 
@@ -79,7 +77,7 @@ export class HttpEndpoint {
       reportError(error);
       // A store out of reach is a passing condition: tell the client when to come back.
       const storeDown = error instanceof McpSessionError && error.code === 'ERR_MCP_SESSION_STORE';
-      this.#refuse(res, storeDown ? storeUnreachable() : refusal(500, JsonRpcErrorCode.InternalError, 'Internal error'));
+      this.#refuse(res, storeDown ? storeUnavailable() : refusal(500, JsonRpcErrorCode.InternalError, 'Internal error'));
     }
   }
 

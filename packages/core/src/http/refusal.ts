@@ -3,6 +3,7 @@
  * error with a JSON-RPC error body.
  */
 import type { ServerResponse } from 'node:http';
+import { JsonRpcErrorCode } from '../errors.js';
 import type { JSONRPCErrorResponse, RequestId } from '../protocol/jsonrpc.js';
 
 /** A refused request: the HTTP status, and the JSON-RPC error its body carries. */
@@ -55,3 +56,7 @@ export function writeRefusal(res: ServerResponse, refused: Refusal, sessionId?: 
   res.writeHead(refused.status, headers);
   res.end(body);
 }
+
+/** A store is out of reach: a passing condition, so the client is told when to come back. */
+export const storeUnavailable = (): Refusal =>
+  refusal(503, JsonRpcErrorCode.ServerError, 'Service Unavailable: the session store is unreachable', { headers: { 'retry-after': '1' } });

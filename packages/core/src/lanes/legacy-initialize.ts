@@ -5,7 +5,7 @@
  */
 import { JsonRpcErrorCode } from '../errors.js';
 import { messageExtra } from '../http/request-view.js';
-import { type Refusal, refusal } from '../http/refusal.js';
+import { type Refusal, refusal, storeUnavailable } from '../http/refusal.js';
 import type { KeptInitializeResults } from '../live/initialize-results.js';
 import type { LiveSession, LiveSessions } from '../live/live-sessions.js';
 import type { RequestSink } from '../live/transport.js';
@@ -101,11 +101,14 @@ function initializeSink(
         } catch (error) {
           deps.reportError(error);
           stream.sessionHeader = undefined;
-          stream.respond({
-            jsonrpc: '2.0',
-            id: response.id,
-            error: { code: JsonRpcErrorCode.InternalError, message: 'Internal error: the session could not be stored' },
-          });
+          // A store out of reach is passing: 503 with Retry-After, unless the answer already started.
+          if (!stream.refuse({ ...storeUnavailable(), id: response.id })) {
+            stream.respond({
+              jsonrpc: '2.0',
+              id: response.id,
+              error: { code: JsonRpcErrorCode.InternalError, message: 'Internal error: the session could not be stored' },
+            });
+          }
           if (built !== undefined) await live.dispose(built);
           return;
         }

@@ -184,9 +184,15 @@ export class SessionManager {
     return this.store.get(sessionId, this.#settings.clock.now());
   }
 
-  /** Marks sessions active (their clients hold open streams). */
+  /**
+   * Marks sessions active (their clients hold open streams). A session no longer in the store (lost,
+   * or ended where this process did not hear of it) has its streams here ended.
+   */
   async keepActive(sessionIds: Iterable<string>, now: number): Promise<void> {
-    for (const sessionId of sessionIds) await this.store.touch(sessionId, now);
+    for (const sessionId of sessionIds) {
+      if (this.#reserved.has(sessionId)) continue;
+      if ((await this.store.touch(sessionId, now)) === undefined) await this.endedElsewhere(sessionId);
+    }
   }
 
   /** Ends a session: true for the one caller, on any process, that removed it from the store. */

@@ -1,6 +1,6 @@
 /**
  * The one lifecycle timer: every `sweepIntervalMs` it runs the tasks the modules registered
- * (heartbeat, orphaned streams, activity of open streams, expiry, request deadlines, hibernation),
+ * (request deadlines, heartbeat, orphaned streams, activity of open streams, expiry, hibernation),
  * in that order, one sweep at a time; a task that fails is reported and the next one runs. The timer is `unref()`ed: it never keeps a process alive.
  */
 import type { Clock } from '../types.js';

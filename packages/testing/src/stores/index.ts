@@ -10,7 +10,14 @@ import { sessionStateTests } from './session-state.js';
 import { sessionStoreTests } from './session-store.js';
 import type { StoreSet, StoreSuiteConfig, StoreSuiteTarget } from './types.js';
 
-export { redisClusterForTests, redisForTests, startRedisServer, type TestRedis, type TestRedisCluster } from '../redis.js';
+export {
+  redisClusterForTests,
+  redisForTests,
+  startRedisServer,
+  type StartedRedis,
+  type TestRedis,
+  type TestRedisCluster,
+} from '../redis.js';
 export type { BackendTtl, ConnectionControl, StoreSet, StoreSuiteCapabilities, StoreSuiteConfig, StoreSuiteTarget } from './types.js';
 
 /**

@@ -1,7 +1,15 @@
 import { McpServer as McpServerV2 } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { Logger, McpSession, McpSessionOptions, McpServerLike, MessageMiddleware, SessionCloseReason } from '@x/mcp-session-core';
+import {
+  type Logger,
+  type McpSession,
+  type McpSessionOptions,
+  type McpServerLike,
+  type MessageMiddleware,
+  MemorySessionStore,
+  type SessionCloseReason,
+} from '@x/mcp-session-core';
 import { connectClient, type TestClient } from '../fixtures/clients.js';
 import { type SdkMajor, serverFactory } from '../fixtures/servers.js';
 import { initializeParams, openRawSession, postInitialize, postInSession } from '../raw.js';
@@ -99,6 +107,21 @@ export function lifecycleSuite(harness: AdapterHarness): void {
         expect(events.closed).toEqual([]);
         abort.abort();
         await stream.body?.cancel().catch(() => undefined);
+      });
+
+      it('ends the GET stream of a session the store no longer holds, at the next sweep', async () => {
+        // The store loses the record without this process hearing of it (Redis dropped the key, or
+        // another process ended the session while the bus was down).
+        const sessionStore = new MemorySessionStore();
+        const { app } = await setUp({ sessionStore });
+        const id = await initializeRaw(app.url);
+        const stream = await fetch(app.url, { headers: { accept: 'text/event-stream', 'mcp-session-id': id } });
+        expect(stream.status).toBe(200);
+        sessionStore.delete(id);
+        await app.endpoint.sweep();
+        // The body ends: the server closed the stream.
+        await stream.text();
+        expect((await app.endpoint.metrics()).openStreams).toBe(0);
       });
     });
 
