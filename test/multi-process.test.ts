@@ -25,26 +25,32 @@ const ENCRYPTION_KEYS = `k1:${randomBytes(32).toString('base64')}`;
 interface DemoProcess {
   url: string;
   child: ChildProcess;
+  /** What the process printed until it was ready, on stdout and stderr. */
+  output(): string;
   /** Ends the process: SIGKILL for a crash, SIGTERM for a clean stop. */
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-async function startDemo(redisUrl: string, prefix: string): Promise<DemoProcess> {
+/** `env` adds to the demo's environment; a variable set to undefined is left out. */
+async function startDemo(redisUrl: string, prefix: string, env: Record<string, string | undefined> = {}): Promise<DemoProcess> {
+  const environment: Record<string, string | undefined> = {
+    ...process.env,
+    PORT: '0',
+    REDIS_URL: redisUrl,
+    MCP_SESSION_REDIS_PREFIX: prefix,
+    MCP_SESSION_ENCRYPTION_KEYS: ENCRYPTION_KEYS,
+    MCP_SESSION_SWEEP_INTERVAL_MS: '100',
+    MCP_SESSION_RETRY_INTERVAL_MS: '20',
+    ...env,
+  };
+  for (const [name, value] of Object.entries(environment)) if (value === undefined) delete environment[name];
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@x/source', 'examples/demo/server.ts'], {
     cwd: root,
-    env: {
-      ...process.env,
-      PORT: '0',
-      REDIS_URL: redisUrl,
-      MCP_SESSION_REDIS_PREFIX: prefix,
-      MCP_SESSION_ENCRYPTION_KEYS: ENCRYPTION_KEYS,
-      MCP_SESSION_SWEEP_INTERVAL_MS: '100',
-      MCP_SESSION_RETRY_INTERVAL_MS: '20',
-    },
+    env: environment,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let output = '';
   const url = await new Promise<string>((resolve, reject) => {
-    let output = '';
     const timer = setTimeout(() => reject(new Error(`the demo did not start:\n${output}`)), 30_000);
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
@@ -64,6 +70,7 @@ async function startDemo(redisUrl: string, prefix: string): Promise<DemoProcess>
   return {
     url,
     child,
+    output: () => output,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');
@@ -273,6 +280,30 @@ describe('faults, on real Redis, with the same three-process setup', () => {
     const initializesBefore = cluster.proxy.log.filter((entry) => entry.kind === 'initialize').length;
     for (let i = 0; i < 3; i += 1) expect(await session.call('get_session_data', { key: 'survives' })).toBe('restarts');
     expect(cluster.proxy.log.filter((entry) => entry.kind === 'initialize').length).toBe(initializesBefore);
+  });
+});
+
+describe('the demo on Redis with its default settings', () => {
+  it('keeps session state across a restart without MCP_SESSION_ENCRYPTION_KEYS (stored unsealed, and said so)', async () => {
+    const shared = await redisForTests();
+    const prefix = `mcp-defaults-${randomBytes(4).toString('hex')}:`;
+    let demo = await startDemo(shared.url, prefix, { MCP_SESSION_ENCRYPTION_KEYS: undefined });
+    try {
+      expect(demo.output()).toMatch(/stored unsealed in Redis/);
+      const session = await connect(demo.url);
+      await session.call('set_session_data', { key: 'color', value: 'blue' });
+      await demo.stop('SIGTERM');
+      demo = await startDemo(shared.url, prefix, { MCP_SESSION_ENCRYPTION_KEYS: undefined });
+      const transport = new StreamableHTTPClientTransport(new URL(demo.url), { sessionId: session.sessionId });
+      const client = new Client({ name: 'after-restart', version: '1.0.0' });
+      await client.connect(transport);
+      const result = await client.callTool({ name: 'get_session_data', arguments: { key: 'color' } });
+      expect(result.content).toEqual([{ type: 'text', text: 'blue' }]);
+      await client.close();
+    } finally {
+      await demo.stop('SIGKILL');
+      await deleteKeys(shared.url, prefix);
+    }
   });
 });
 

@@ -59,6 +59,37 @@ function describeElicitResult(result: ElicitResult): string {
   return `action=${result.action}, content=${JSON.stringify(result.content ?? {})}`;
 }
 
+/**
+ * The input schema of `json_schema_2020_12_tool`, made once: the SDK caches a validator per schema
+ * object, so one made per server would grow that cache with every session.
+ */
+const JSON_SCHEMA_2020_12_INPUT = fromJsonSchema<Record<string, unknown>>({
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  type: 'object',
+  $defs: {
+    address: {
+      $anchor: 'addressDef',
+      type: 'object',
+      properties: {
+        street: { type: 'string' },
+        city: { type: 'string' },
+      },
+    },
+  },
+  properties: {
+    name: { type: 'string' },
+    address: { $ref: '#/$defs/address' },
+    contactMethod: { type: 'string', enum: ['phone', 'email'] },
+    phone: { type: 'string' },
+    email: { type: 'string' },
+  },
+  allOf: [{ anyOf: [{ required: ['phone'] }, { required: ['email'] }] }],
+  if: { properties: { contactMethod: { const: 'phone' } }, required: ['contactMethod'] },
+  then: { required: ['phone'] },
+  else: { required: ['email'] },
+  additionalProperties: false,
+});
+
 /** Sends an `elicitation/create` request and renders the outcome as tool text. */
 async function elicitAndDescribe(ctx: ServerContext, params: ElicitRequestFormParams, prefix: string): Promise<CallToolResult> {
   try {
@@ -338,32 +369,7 @@ function registerTools(server: McpServer): void {
     'json_schema_2020_12_tool',
     {
       description: 'Tool whose inputSchema uses JSON Schema 2020-12 keywords (SEP-1613, SEP-2106)',
-      inputSchema: fromJsonSchema<Record<string, unknown>>({
-        $schema: 'https://json-schema.org/draft/2020-12/schema',
-        type: 'object',
-        $defs: {
-          address: {
-            $anchor: 'addressDef',
-            type: 'object',
-            properties: {
-              street: { type: 'string' },
-              city: { type: 'string' },
-            },
-          },
-        },
-        properties: {
-          name: { type: 'string' },
-          address: { $ref: '#/$defs/address' },
-          contactMethod: { type: 'string', enum: ['phone', 'email'] },
-          phone: { type: 'string' },
-          email: { type: 'string' },
-        },
-        allOf: [{ anyOf: [{ required: ['phone'] }, { required: ['email'] }] }],
-        if: { properties: { contactMethod: { const: 'phone' } }, required: ['contactMethod'] },
-        then: { required: ['phone'] },
-        else: { required: ['email'] },
-        additionalProperties: false,
-      }),
+      inputSchema: JSON_SCHEMA_2020_12_INPUT,
     },
     (args) => text(`JSON Schema 2020-12 tool called with: ${JSON.stringify(args)}`),
   );

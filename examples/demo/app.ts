@@ -12,10 +12,14 @@ export function createDemoApp(
   options: Partial<McpSessionOptions> = {},
   auth?: express.RequestHandler,
 ): { app: express.Express; mcp: McpSessionMiddleware; config: DemoConfig } {
-  // Without MCP_SESSION_ENCRYPTION_KEYS the demo seals state with a key that lives as long as the
-  // process: fine for one process; several processes must share a key through the variable.
+  // State is sealed with MCP_SESSION_ENCRYPTION_KEYS when it is set. Without it, sessions in memory get a
+  // key that lives exactly as long as they do (the process); sessions in Redis outlive the process, so
+  // their state is stored unsealed rather than under a key the next start could not know.
+  const persistent = options.sessionStore !== undefined && !(options.sessionStore instanceof MemorySessionStore);
   const encryptionKeys =
-    process.env.MCP_SESSION_ENCRYPTION_KEYS === undefined ? [{ id: 'demo', key: randomBytes(32).toString('base64') }] : undefined;
+    process.env.MCP_SESSION_ENCRYPTION_KEYS === undefined && !persistent
+      ? [{ id: 'demo', key: randomBytes(32).toString('base64') }]
+      : undefined;
   const mcp: McpSessionMiddleware = mcpSession({
     ...(encryptionKeys === undefined ? {} : { encryptionKeys }),
     middleware: [
@@ -31,7 +35,7 @@ export function createDemoApp(
     responseMode: settings.responseMode,
     idleTimeoutMs: settings.idleTimeoutMs,
     hibernateAfterMs: settings.hibernateAfterMs,
-    stores: options.sessionStore === undefined || options.sessionStore instanceof MemorySessionStore ? 'memory' : 'redis',
+    stores: persistent ? 'redis' : 'memory',
     encryptionAtRest: settings.encryptionAtRest,
     rateLimit: 'limited_echo: 5 calls per minute per session',
     cache: 'resources/read: 30 s, shared by all sessions',

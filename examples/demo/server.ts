@@ -11,6 +11,12 @@ const redis =
     ? undefined
     : createRedisStores({ client: process.env.REDIS_URL, prefix: process.env.MCP_SESSION_REDIS_PREFIX });
 const { app, mcp, config } = createDemoApp(redis === undefined ? {} : { ...redis });
+if (!config.encryptionAtRest) {
+  console.warn(
+    'Session state is stored unsealed in Redis. Set MCP_SESSION_ENCRYPTION_KEYS=<id>:<base64 of 32 bytes> ' +
+      '(the same on every process) to seal it; a key made up at start-up would not open it after a restart.',
+  );
+}
 const server = app.listen(port, host, () => {
   const { port: actual } = server.address() as AddressInfo;
   console.log(`MCP demo server on http://${host}:${actual}/mcp (stores: ${config.stores}; metrics on /metrics)`);

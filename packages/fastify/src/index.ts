@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RegisterOptions } from 'fastify';
+import { METHODS } from 'node:http';
 import fp from 'fastify-plugin';
 import {
   type AuthInfo,
@@ -49,14 +50,22 @@ async function plugin(fastify: FastifyInstance, options: McpSessionFastifyOption
   // The route lives in its own scope so its body handling never leaks into the host app. Fastify
   // reads no body here: the endpoint reads and parses it, with the same limit and JSON rules as under
   // every other adapter.
+  // Fastify routes only the methods it knows; the endpoint answers every other one with 405, as it
+  // does under Express and Koa. Adding a method to the instance changes no route the host has.
+  for (const method of METHODS) {
+    if (method !== 'CONNECT' && !fastify.supportedMethods.includes(method)) fastify.addHttpMethod(method, { hasBody: true });
+  }
   await fastify.register(async function mcpSessionRoute(scope) {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
-    scope.all(path, async function mcpSessionHandler(request: FastifyRequest, reply: FastifyReply) {
+    const handler = async function mcpSessionHandler(request: FastifyRequest, reply: FastifyReply) {
       reply.hijack();
       const auth = request.auth ?? (request.raw as { auth?: AuthInfo }).auth;
       await endpoint.handleRequest(request.raw, reply.raw, { auth });
-    });
+    };
+    // With or without a trailing slash, as Express and Koa serve it.
+    scope.all(path, handler);
+    if (!path.endsWith('/')) scope.all(`${path}/`, handler);
   }, routeOptions);
 }
 

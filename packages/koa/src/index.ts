@@ -59,7 +59,8 @@ export function mcpSession(options: McpSessionKoaOptions): McpSessionKoaMiddlewa
   const { path, ...endpointOptions } = options;
   const endpoint = createMcpSessionEndpoint(endpointOptions);
   const middleware = async function mcpSessionMiddleware(ctx: ParameterizedContext, next: () => Promise<unknown>): Promise<void> {
-    if (path !== undefined && ctx.path !== path) {
+    // The path, with or without a trailing slash (as Express and Fastify serve it).
+    if (path !== undefined && ctx.path !== path && ctx.path !== `${path}/`) {
       await next();
       return;
     }

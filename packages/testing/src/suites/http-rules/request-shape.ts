@@ -21,7 +21,7 @@ import {
 /** 405, 406, 413, 415: the method, Accept, body size and Content-Type of a request. */
 export function requestShapeRules(start: StartApp): void {
   describe('405: methods other than GET, POST and DELETE', () => {
-    it.each(['PUT', 'PATCH'])('answers %s with Allow: GET, POST, DELETE', async (method) => {
+    it.each(['PUT', 'PATCH', 'PROPFIND', 'MKCOL', 'SEARCH'])('answers %s with Allow: GET, POST, DELETE', async (method) => {
       const app = await start();
       const sessionId = await openSession(app.url);
       const res = await fetch(app.url, {
@@ -31,6 +31,15 @@ export function requestShapeRules(start: StartApp): void {
       });
       expect(res.headers.get('allow')).toBe('GET, POST, DELETE');
       await expectRpcError(res, 405, SERVER_ERROR);
+      await expectEcho(app.url, sessionId);
+    });
+  });
+
+  describe('the path', () => {
+    it('serves the endpoint path with a trailing slash too, as every adapter does', async () => {
+      const app = await start();
+      const sessionId = await openSession(`${app.url}/`);
+      await expectEcho(`${app.url}/`, sessionId);
       await expectEcho(app.url, sessionId);
     });
   });
