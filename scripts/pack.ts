@@ -81,17 +81,24 @@ async function tarballFiles(tarball: string): Promise<string[]> {
     .sort();
 }
 
-/** Builds every public package (`pnpm build`) and packs each into outDir with `pnpm pack`. */
+/** Builds every public package (`pnpm build`) and packs them all into outDir with one `pnpm -r pack`. */
 export async function packPublicPackages(outDir: string, options: { build?: boolean } = {}): Promise<PackedPackage[]> {
   const pnpm = pnpmCommand();
   if (options.build !== false) await exec(pnpm.command, [...pnpm.args, 'run', 'build'], { cwd: repositoryRoot });
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
+  const sources = publicPackages();
+  const filters = sources.flatMap(({ manifest }) => ['--filter', manifest.name]);
+  const { stdout } = await exec(pnpm.command, [...pnpm.args, '-r', ...filters, 'pack', '--json', '--pack-destination', outDir], {
+    cwd: repositoryRoot,
+  });
+  // The JSON follows the prepack scripts' output.
+  const reports = JSON.parse(stdout.slice(stdout.indexOf('\n[') + 1)) as Array<{ name: string; filename: string }>;
   const packed: PackedPackage[] = [];
-  for (const { dir, manifest: source } of publicPackages()) {
-    const { stdout } = await exec(pnpm.command, [...pnpm.args, 'pack', '--json', '--pack-destination', outDir], { cwd: dir });
-    const { filename } = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { filename: string };
-    const tarball = resolve(outDir, filename);
+  for (const { dir, manifest: source } of sources) {
+    const report = reports.find((candidate) => candidate.name === source.name);
+    if (report === undefined) throw new Error(`pnpm -r pack did not pack ${source.name}`);
+    const tarball = resolve(outDir, report.filename);
     const files = await tarballFiles(tarball);
     const { stdout: manifestText } = await exec('tar', ['-xzOf', tarball, 'package/package.json'], { cwd: repositoryRoot });
     const manifest = JSON.parse(manifestText) as PackageManifest;
