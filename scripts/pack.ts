@@ -57,8 +57,11 @@ export function checkTarball(source: PackageManifest, manifest: PackageManifest,
       if (range.includes(':')) problems.push(`${field}.${dependency} is "${range}": a registry cannot install it`);
     }
   }
-  const exportTargets = JSON.stringify([manifest.exports ?? {}, manifest.typesVersions ?? {}]).match(/"\.\/[^"]+"/g) ?? [];
-  for (const target of [...exportTargets.map((quoted) => quoted.slice(1, -1)), manifest.main, manifest.module, manifest.types]) {
+  // Every path the manifest points at: the string values (not the keys) of exports and typesVersions.
+  const targets = (value: unknown): string[] =>
+    typeof value === 'string' ? [value] : typeof value === 'object' && value !== null ? Object.values(value).flatMap(targets) : [];
+  const exportTargets = targets([manifest.exports ?? {}, manifest.typesVersions ?? {}]);
+  for (const target of [...exportTargets, manifest.main, manifest.module, manifest.types]) {
     if (typeof target !== 'string') {
       problems.push('no main, module or types field');
       continue;
