@@ -21,7 +21,7 @@ const adapterBoundary = {
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/dist/**', '.tools/**', 'coverage/**', 'bench/.scratch/**', 'test/.results/**'],
+    ignores: ['**/node_modules/**', '**/dist/**', '.tools/**', '.release/**', 'coverage/**', 'bench/.scratch/**', 'test/.results/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -50,6 +50,12 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // CommonJS where a tool requires it (.pnpmfile.cjs and what it loads).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     files: ['packages/express/src/**', 'packages/koa/src/**', 'packages/fastify/src/**'],

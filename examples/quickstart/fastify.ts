@@ -5,7 +5,7 @@ import { mcpSessionPlugin } from '@x/mcp-session-fastify';
 import { z } from 'zod';
 
 export const fastify = Fastify({ logger: process.env.NODE_ENV !== 'test' });
-await fastify.register(mcpSessionPlugin, {
+fastify.register(mcpSessionPlugin, {
   path: '/mcp',
   // One McpServer per session, built again wherever the session is rehydrated.
   server: (session) => {
@@ -17,6 +17,8 @@ await fastify.register(mcpSessionPlugin, {
   },
 });
 
-await fastify.listen({ port: Number(process.env.PORT ?? 3000), host: '127.0.0.1' });
+fastify.listen({ port: Number(process.env.PORT ?? 3000), host: '127.0.0.1' }, (error) => {
+  if (error) throw error;
+});
 process.once('SIGTERM', () => void fastify.close()); // ends every MCP stream and timer too
 // #endregion quickstart

@@ -4,6 +4,7 @@ import express from 'express';
 import { mcpSession } from '@x/mcp-session-express';
 import { describe, expect, it } from 'vitest';
 import { ACCEPT_BOTH, type AdapterHarness, createV2Server, onRedis, runAdapterSuite } from '@x/mcp-session-testing';
+import { logOnFailure } from '../../../test/support/log-on-failure.js';
 
 /** An Express app on a real socket: the host's middleware, then a router with its routes and the endpoint. */
 const harness: AdapterHarness = {
@@ -25,7 +26,8 @@ const harness: AdapterHarness = {
     }
     if (host.bodyParser === true) app.use(express.json());
 
-    const mcp = mcpSession(options);
+    // What the library logs shows only when a test fails: the suites throw errors on purpose.
+    const mcp = mcpSession({ logger: logOnFailure, ...options });
     const router = express.Router();
     router.get('/health', (_req, res) => {
       res.json({ ok: true });

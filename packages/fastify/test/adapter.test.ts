@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { mcpSessionPlugin } from '@x/mcp-session-fastify';
 import { type AdapterHarness, onRedis, runAdapterSuite } from '@x/mcp-session-testing';
+import { logOnFailure } from '../../../test/support/log-on-failure.js';
 
 /**
  * A Fastify app on a real socket: the host's hooks, the plugin registered with `{ prefix }`, and the
@@ -25,7 +26,8 @@ const harness: AdapterHarness = {
         request.auth = auth(request.raw);
       });
     }
-    await fastify.register(mcpSessionPlugin, { ...options, path: '/mcp', ...(prefix === '' ? {} : { prefix }) });
+    // What the library logs shows only when a test fails: the suites throw errors on purpose.
+    await fastify.register(mcpSessionPlugin, { logger: logOnFailure, ...options, path: '/mcp', ...(prefix === '' ? {} : { prefix }) });
     fastify.get(`${prefix}/health`, async () => ({ ok: true }));
     fastify.get(`${prefix}/sessions`, async () => ({ ids: (await fastify.mcpSessions.list()).map((session) => session.id) }));
     fastify.delete<{ Params: { id: string } }>(`${prefix}/sessions/:id`, async (request) => ({

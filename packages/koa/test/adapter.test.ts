@@ -5,6 +5,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import { mcpSession } from '@x/mcp-session-koa';
 import { type AdapterHarness, onRedis, runAdapterSuite } from '@x/mcp-session-testing';
+import { logOnFailure } from '../../../test/support/log-on-failure.js';
 
 /**
  * A Koa app on a real socket: the host's middleware, then the endpoint — with its `path` option at the
@@ -30,7 +31,9 @@ const harness: AdapterHarness = {
     // A client error, not a server one: Koa then answers 400 without logging a stack.
     if (host.bodyParser === true) app.use(bodyParser({ onError: (error, ctx) => ctx.throw(400, error.message) }));
 
-    const mcp = prefix === undefined ? mcpSession({ path: '/mcp', ...options }) : mcpSession(options);
+    // What the library logs shows only when a test fails: the suites throw errors on purpose.
+    const logged = { logger: logOnFailure, ...options };
+    const mcp = prefix === undefined ? mcpSession({ path: '/mcp', ...logged }) : mcpSession(logged);
     const router = new Router(prefix === undefined ? {} : { prefix });
     router.get('/health', (ctx) => {
       ctx.body = { ok: true };
