@@ -141,7 +141,25 @@ export type McpSessionOptions = z.input<typeof mcpSessionOptionsSchema>;
 /** Options after defaults are applied. */
 export type ResolvedOptions = z.output<typeof mcpSessionOptionsSchema>;
 
-/** Options that can also come from `MCP_SESSION_*` environment variables, with how to read each. */
+/** Options that cannot come from the environment: functions, stores and objects. */
+type CodeOnlyOption =
+  | 'server'
+  | 'sessionStore'
+  | 'eventStore'
+  | 'messageBus'
+  | 'rateLimitStore'
+  | 'cacheStore'
+  | 'middleware'
+  | 'principal'
+  | 'onSessionCreated'
+  | 'onSessionClosed'
+  | 'clock'
+  | 'logger';
+
+/**
+ * Every other option can also come from an `MCP_SESSION_*` environment variable, read as its kind
+ * says. The type makes a new plain option without a line here fail to compile.
+ */
 const ENV_OPTIONS = {
   responseMode: 'string',
   idleTimeoutMs: 'number',
@@ -164,11 +182,12 @@ const ENV_OPTIONS = {
   allowedOrigins: 'list',
   allowedHosts: 'list',
   nodeId: 'string',
+  completedStreamTtlMs: 'number',
   maxEventsPerStream: 'number',
   maxStateKeys: 'number',
   maxStateBytes: 'number',
   encryptionKeys: 'keys',
-} as const satisfies Partial<Record<keyof McpSessionOptions, string>>;
+} as const satisfies Record<Exclude<keyof McpSessionOptions, CodeOnlyOption>, 'string' | 'number' | 'boolean' | 'list' | 'keys'>;
 
 /** `idleTimeoutMs` → `MCP_SESSION_IDLE_TIMEOUT_MS`. */
 export function envName(option: string): string {
