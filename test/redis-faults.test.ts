@@ -88,7 +88,8 @@ function requestsOf(sessionId: string): Array<() => Promise<Response>> {
   return [
     () => fetch(url, { method: 'POST', headers: inSession(sessionId), body: echo }),
     () => fetch(url, { headers: { ...inSession(sessionId), accept: 'text/event-stream' } }),
-    () => fetch(url, { method: 'DELETE', headers: inSession('not-' + sessionId) }),
+    // An unknown id of the right form: only the store can tell it is unknown.
+    () => fetch(url, { method: 'DELETE', headers: inSession(`${sessionId.slice(0, -1)}${sessionId.endsWith('A') ? 'B' : 'A'}`) }),
     initialize,
   ];
 }

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ClusterRouter } from './cluster/router.js';
-import { StateSealer } from './crypto.js';
+import { Sealer } from './crypto.js';
 import { type HandleRequestOptions, HttpEndpoint } from './http/endpoint.js';
 import { LegacySessionLane } from './lanes/legacy-sessions.js';
 import { KeptInitializeResults } from './live/initialize-results.js';
@@ -25,6 +25,7 @@ import { SessionManager } from './sessions/manager.js';
 import { principalResolver } from './sessions/principal.js';
 import { Sweeper } from './sessions/sweeper.js';
 import { MemoryCacheStore, MemoryEventStore, MemoryMessageBus, MemoryRateLimitStore, MemorySessionStore } from './stores/memory.js';
+import { sealedCacheStore, sealedEventStore, sealedMessageBus, sealedSessionStore } from './stores/sealed.js';
 import type { BroadcastFilter } from './stores/types.js';
 import { StreamRegistry } from './streams/registry.js';
 import { GetStreams } from './streams/resumption.js';
@@ -100,18 +101,29 @@ export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
   const instanceId = formatInstanceId(nodeId, randomBytes(3).toString('hex'));
   const reportError = errorReporter(log, nodeId);
   const metrics = new Metrics();
-  const store = options.sessionStore ?? new MemorySessionStore();
-  const eventStore =
+  // With encryptionKeys, everything at rest is sealed on its way to the stores.
+  const sealing =
+    options.encryptionKeys === undefined
+      ? undefined
+      : { sealer: new Sealer(options.encryptionKeys), acceptUnsealed: options.acceptUnsealed, reportError };
+  const sessionStore = options.sessionStore ?? new MemorySessionStore();
+  const store = sealing === undefined ? sessionStore : sealedSessionStore(sessionStore, sealing);
+  const events =
     options.eventStore === undefined ? new MemoryEventStore({ maxEventsPerStream: options.maxEventsPerStream }) : options.eventStore;
-  const bus = options.messageBus ?? new MemoryMessageBus();
+  const eventStore = sealing === undefined || events === null ? events : sealedEventStore(events, sealing);
+  const messageBus = options.messageBus ?? new MemoryMessageBus();
+  const bus = sealing === undefined ? messageBus : sealedMessageBus(messageBus, sealing);
+  const cacheStore = options.cacheStore ?? new MemoryCacheStore();
   let closed = false;
   const isClosed = () => closed;
 
+  const rateLimitStore = options.rateLimitStore ?? new MemoryRateLimitStore();
   const dispatcher = new Dispatcher({
     env: {
       clock,
-      rateLimitStore: options.rateLimitStore ?? new MemoryRateLimitStore(),
-      cacheStore: options.cacheStore ?? new MemoryCacheStore(),
+      log,
+      rateLimitStore,
+      cacheStore: sealing === undefined ? cacheStore : sealedCacheStore(cacheStore, sealing),
       metrics,
     },
     metrics,
@@ -149,15 +161,13 @@ export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
       eventStore,
       ids: randomSessionIds,
       clock,
-      state: {
-        sealer: options.encryptionKeys === undefined ? undefined : new StateSealer(options.encryptionKeys),
-        maxStateKeys: options.maxStateKeys,
-        maxStateBytes: options.maxStateBytes,
-      },
+      state: { maxStateKeys: options.maxStateKeys, maxStateBytes: options.maxStateBytes, reportError },
       idleTimeoutMs: options.idleTimeoutMs,
       maxLifetimeMs: options.maxLifetimeMs,
       maxSessions: options.maxSessions,
       onMaxSessions: options.onMaxSessions,
+      sessionCreationLimit: options.sessionCreationLimit,
+      rateLimitStore,
       sweepIntervalMs: options.sweepIntervalMs,
       onSessionCreated: options.onSessionCreated,
       onSessionClosed: options.onSessionClosed,
@@ -225,7 +235,7 @@ export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
     dispatcher,
     getStreams,
     routeClientResponse: (sessionId, response) => cluster.routeClientResponse(sessionId, response),
-    principalOf: principalResolver(options.principal),
+    principalOf: principalResolver(options.principal, log),
     maxRequestsInFlight: options.maxRequestsInFlight,
     maxInitializeBytes: options.maxInitializeBytes,
     now: () => clock.now(),
@@ -233,13 +243,15 @@ export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
     reportError,
   });
   const http = new HttpEndpoint({
-    originPolicy: { allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins },
+    originPolicy: { allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins, allowAnyHost: options.allowAnyHost },
     maxBodyBytes: options.maxBodyBytes,
     bodyTimeoutMs: options.bodyTimeoutMs,
+    trustProxy: options.trustProxy,
     lanes: { legacy },
     ready: () => cluster.ready(),
     isClosed,
     metrics,
+    log,
     reportError,
   });
   const sweeper = new Sweeper({ clock, intervalMs: options.sweepIntervalMs, reportError });

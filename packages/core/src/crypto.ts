@@ -29,11 +29,12 @@ export function randomId(bytes: number): string {
 }
 
 /**
- * Seals state values with AES-256-GCM before they reach a store. The first key encrypts; every listed
- * key decrypts, so keys rotate by putting the new one first. The session id and state key are bound in
- * as associated data: a sealed value copied to another session or key does not open.
+ * Seals what the stores keep (state values, events, cache entries, the stored `initialize`, bus
+ * messages) with AES-256-GCM. The first key encrypts; every listed key decrypts, so keys rotate by
+ * putting the new one first. A context (session and state key, say) is bound in as associated data: a
+ * sealed value copied to another session, key or stream does not open.
  */
-export class StateSealer {
+export class Sealer {
   readonly #keys = new Map<string, Buffer>();
   readonly #current: string;
 
@@ -52,6 +53,11 @@ export class StateSealer {
     this.#current = keys[0]!.id;
   }
 
+  /** Whether a stored value is one `seal` made (of any key). */
+  static isSealed(stored: string): boolean {
+    return stored.startsWith(PREFIX);
+  }
+
   seal(plain: string, context: string): string {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.#keys.get(this.#current)!, iv);
@@ -60,13 +66,20 @@ export class StateSealer {
     return `${PREFIX}${this.#current}:${iv.toString('base64url')}:${cipher.getAuthTag().toString('base64url')}:${body.toString('base64url')}`;
   }
 
-  /** Opens a sealed value; a plain value (stored before encryption was turned on) passes through. */
-  open(stored: string, context: string): string {
-    if (!stored.startsWith(PREFIX)) return stored;
+  /**
+   * Opens a sealed value. A value that is not sealed is refused (`ERR_MCP_SESSION_SEALED`): once keys
+   * are set, whoever can write the store cannot slip in a plain value; `acceptUnsealed` lets one
+   * through (reading data written before keys were set).
+   */
+  open(stored: string, context: string, acceptUnsealed = false): string {
+    if (!Sealer.isSealed(stored)) {
+      if (acceptUnsealed) return stored;
+      throw new McpSessionError('ERR_MCP_SESSION_SEALED', 'a stored value is not sealed, and encryptionKeys are set (see acceptUnsealed)');
+    }
     const [keyId, iv, tag, body] = stored.slice(PREFIX.length).split(':');
     const key = keyId === undefined ? undefined : this.#keys.get(keyId);
     if (key === undefined || iv === undefined || tag === undefined || body === undefined) {
-      throw new McpSessionError('ERR_MCP_SESSION_STATE', `a state value is sealed with key "${keyId}", which is not in encryptionKeys`);
+      throw new McpSessionError('ERR_MCP_SESSION_SEALED', `a stored value is sealed with key "${keyId}", which is not in encryptionKeys`);
     }
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
@@ -75,8 +88,8 @@ export class StateSealer {
       return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
     } catch (error) {
       throw new McpSessionError(
-        'ERR_MCP_SESSION_STATE',
-        'a state value failed authentication (tampered, or moved from another session or key)',
+        'ERR_MCP_SESSION_SEALED',
+        'a stored value failed authentication (tampered, or moved from where it was sealed)',
         {
           cause: error,
         },

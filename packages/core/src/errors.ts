@@ -5,7 +5,8 @@ export type McpSessionErrorCode =
   | 'ERR_MCP_SESSION_REHYDRATE'
   | 'ERR_MCP_SESSION_STORE'
   | 'ERR_MCP_SESSION_STATE'
-  | 'ERR_MCP_SESSION_STATE_LIMIT';
+  | 'ERR_MCP_SESSION_STATE_LIMIT'
+  | 'ERR_MCP_SESSION_SEALED';
 
 /**
  * The one error class of this library. `code` is stable and safe to branch on;

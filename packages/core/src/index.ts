@@ -5,6 +5,8 @@
  */
 export { createMcpSessionEndpoint, type HandleRequestOptions, type McpSessionEndpoint, type SessionDirectory } from './create-endpoint.js';
 export { unparsableBody } from './http/post-body.js';
+export { defaultPrincipal } from './sessions/principal.js';
+export type { TrustProxy } from './http/address.js';
 export { LEGACY_PROTOCOL_VERSIONS } from './protocol/versions.js';
 export { JsonRpcError, JsonRpcErrorCode, McpSessionError, type McpSessionErrorCode } from './errors.js';
 export type {
@@ -34,7 +36,6 @@ export type {
   MiddlewarePlugin,
   Next,
   NotificationSource,
-  PrefetchContext,
   ResponseMode,
   Scope,
   SessionState,

@@ -8,4 +8,4 @@ export { Metrics, prometheusText } from './metrics.js';
 export { compose } from './pipeline/compose.js';
 export { gcra } from './stores/memory.js';
 export { refusal, writeRefusal, type Refusal } from './http/refusal.js';
-export { StateSealer } from './crypto.js';
+export { Sealer } from './crypto.js';

@@ -44,8 +44,19 @@ export const mcpSessionOptionsSchema = z
     idleTimeoutMs: positiveMs.default(30 * 60_000),
     /** A session ends this long after it was created, active or not. Default: no limit. */
     maxLifetimeMs: positiveMs.optional(),
-    /** At most this many sessions at once. Default: no limit. */
-    maxSessions: positiveInt.optional(),
+    /** At most this many sessions at once (a memory bound no client can lift). Default 10,000. */
+    maxSessions: positiveInt.default(10_000),
+    /**
+     * New sessions a minute per principal, or per client address for anonymous clients (see
+     * `trustProxy`); more get 429. 0 turns the limit off. Default 60.
+     */
+    sessionCreationLimit: z.number().int().nonnegative().default(60),
+    /**
+     * Which `X-Forwarded-For` entries name the client: `false` none (the socket's peer is the client),
+     * `true` all (the leftmost), or the number of proxies you run in front of the server. Only trust
+     * proxies you control: a client can write any `X-Forwarded-For` it likes. Default false.
+     */
+    trustProxy: z.union([z.boolean(), z.number().int().nonnegative()]).default(false),
     /** At `maxSessions`: `reject` answers 503 with Retry-After; `evict-lru` ends the least recently active idle session. */
     onMaxSessions: z.enum(['reject', 'evict-lru']).default('reject'),
     /**
@@ -93,15 +104,29 @@ export const mcpSessionOptionsSchema = z
     maxStreamBufferBytes: positiveInt.default(1024 * 1024),
     /** Origins allowed to call (`*` allows any). Default: same-origin, and localhost origins on a loopback server. */
     allowedOrigins: z.array(z.string().min(1)).optional(),
-    /** Host header values allowed. Default: any, except that a server on loopback only answers localhost names. */
+    /**
+     * Host header values allowed (DNS-rebinding protection). Default: localhost names on a loopback
+     * server; beyond loopback, none until you list them (or set `allowAnyHost`).
+     */
     allowedHosts: z.array(z.string().min(1)).optional(),
-    /** Derives the principal a session is bound to. Default: `clientId` and subject of `req.auth`. */
+    /**
+     * Beyond loopback with no `allowedHosts`, answer any `Host` (a warning is logged once) instead of
+     * refusing every request with 403. Only behind a proxy that checks `Host` itself. Default false.
+     */
+    allowAnyHost: z.boolean().default(false),
+    /**
+     * Derives the principal a session is bound to. Default: `defaultPrincipal(req.auth)`, the JSON of
+     * the token's client id and user (`sub`).
+     */
     principal: fn<(auth: AuthInfo | undefined, req: IncomingMessage) => string | undefined>('principal').optional(),
     onSessionCreated: fn<(session: McpSession) => void | Promise<void>>('onSessionCreated').optional(),
     onSessionClosed: fn<(session: McpSession, reason: SessionCloseReason) => void | Promise<void>>('onSessionClosed').optional(),
     /** Time source. Default: `Date.now`. */
     clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null && typeof (v as Clock).now === 'function').optional(),
-    /** Seal state values with AES-256-GCM at rest. The first key encrypts; all decrypt (rotation). */
+    /**
+     * Seal everything the stores keep with AES-256-GCM: state values, the stored `initialize`, events,
+     * cache entries and bus messages. The first key encrypts; all decrypt (rotation).
+     */
     encryptionKeys: z
       .array(
         z.custom<EncryptionKey>((v) => typeof v === 'object' && v !== null && 'id' in v && 'key' in v, {
@@ -110,6 +135,11 @@ export const mcpSessionOptionsSchema = z
       )
       .min(1)
       .optional(),
+    /**
+     * With `encryptionKeys`, read values stored before the keys were set (a migration); otherwise a
+     * value that is not sealed is refused, so whoever can write the store cannot forge one. Default false.
+     */
+    acceptUnsealed: z.boolean().default(false),
     /** Keys of state per session. Default 1,000. */
     maxStateKeys: positiveInt.default(1_000),
     /** Bytes of state (keys and stored values) per session. Default 1 MiB. */
@@ -165,6 +195,8 @@ const ENV_OPTIONS = {
   idleTimeoutMs: 'number',
   maxLifetimeMs: 'number',
   maxSessions: 'number',
+  sessionCreationLimit: 'number',
+  trustProxy: 'boolean-or-number',
   onMaxSessions: 'string',
   hibernateAfterMs: 'number',
   lazyServer: 'boolean',
@@ -181,13 +213,18 @@ const ENV_OPTIONS = {
   maxStreamBufferBytes: 'number',
   allowedOrigins: 'list',
   allowedHosts: 'list',
+  allowAnyHost: 'boolean',
   nodeId: 'string',
   completedStreamTtlMs: 'number',
   maxEventsPerStream: 'number',
   maxStateKeys: 'number',
   maxStateBytes: 'number',
   encryptionKeys: 'keys',
-} as const satisfies Record<Exclude<keyof McpSessionOptions, CodeOnlyOption>, 'string' | 'number' | 'boolean' | 'list' | 'keys'>;
+  acceptUnsealed: 'boolean',
+} as const satisfies Record<
+  Exclude<keyof McpSessionOptions, CodeOnlyOption>,
+  'string' | 'number' | 'boolean' | 'boolean-or-number' | 'list' | 'keys'
+>;
 
 /** `idleTimeoutMs` → `MCP_SESSION_IDLE_TIMEOUT_MS`. */
 export function envName(option: string): string {
@@ -206,6 +243,8 @@ function fromEnvironment(env: Record<string, string | undefined>): { options: Re
     if (kind === 'number') options[option] = /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
     else if (kind === 'boolean')
       options[option] = value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
+    else if (kind === 'boolean-or-number')
+      options[option] = value === 'true' ? true : value === 'false' ? false : /^\d+$/.test(value) ? Number(value) : value;
     else if (kind === 'list')
       options[option] = value
         .split(',')

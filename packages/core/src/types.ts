@@ -116,6 +116,8 @@ export interface MessageContext {
   readonly id: RequestId;
   /** The principal the session is bound to (derived from `authInfo`). */
   readonly principal: string | undefined;
+  /** The client's network address (behind proxies you trust, with `trustProxy`). */
+  readonly address: string;
   readonly authInfo: AuthInfo | undefined;
   /** The HTTP request that carried the message. */
   readonly http: { readonly headers: IncomingHttpHeaders };
@@ -143,29 +145,16 @@ export interface MiddlewareCounters {
 /** What the endpoint lends a middleware plugin. */
 export interface MiddlewareEnv {
   readonly clock: Clock;
+  readonly log: Logger;
   readonly rateLimitStore: RateLimitStore;
   readonly cacheStore: CacheStore;
   readonly metrics: MiddlewareCounters;
-}
-
-/** What is known of a request before its session is looked up. */
-export interface PrefetchContext {
-  readonly scope: Scope;
-  readonly principal: string | undefined;
-  readonly method: string;
-  readonly params: Record<string, unknown> | undefined;
 }
 
 /** A middleware with a set-up step and a view of what servers send (for cache invalidation). */
 export interface MiddlewarePlugin {
   readonly name: string;
   setup?(env: MiddlewareEnv): void;
-  /**
-   * Starts store work that needs only what {@link PrefetchContext} holds, at the same time as the
-   * session lookup, so both share one round trip to a remote store. `handle` finds the promise in
-   * `ctx.locals[name]`.
-   */
-  prefetch?(request: PrefetchContext): Promise<unknown> | undefined;
   handle: MessageMiddleware;
   /** Sees every notification a server sends (cache invalidation). */
   onServerNotification?(source: NotificationSource, notification: JSONRPCNotification): void | Promise<void>;

@@ -65,8 +65,8 @@ describe('cache', () => {
     expect(served()).toBe(2);
   });
 
-  it("scope 'session' (default): sessions, and a 'principal' scope of the same id, do not share", async () => {
-    const { session, served } = cached({ ttlMs: 60_000 });
+  it("scope 'session': sessions, and a 'principal' scope of the same id, do not share", async () => {
+    const { session, served } = cached({ ttlMs: 60_000, scope: 'session' });
     const a = session('alice', 'client:alice');
     const b = session('s-b', 'client:alice');
     await a.dispatch(list);
@@ -76,6 +76,15 @@ describe('cache', () => {
     expect(served()).toBe(3);
     await a.dispatch(list);
     expect(served()).toBe(3);
+  });
+
+  it('by default entries are per principal: two sessions of one principal share, another principal does not', async () => {
+    const { session, served } = cached({ ttlMs: 60_000 });
+    await session('s-a', 'client:alice').dispatch(list);
+    await session('s-b', 'client:alice').dispatch(list);
+    expect(served()).toBe(1);
+    await session('s-c', 'client:bob').dispatch(list);
+    expect(served()).toBe(2);
   });
 
   it("scope 'principal': every session of a principal and its stateless requests share; other principals do not", async () => {

@@ -12,7 +12,7 @@ import { sessionHandle } from '../src/sessions/handle.js';
 import { MemoryCacheStore, MemoryRateLimitStore, MemorySessionStore } from '../src/stores/memory.js';
 import type { SessionRecord } from '../src/stores/types.js';
 import type { AuthInfo, JsonRpcResult, Scope } from '../src/types.js';
-import { type ManualClock, deferred, manualClock } from './helpers.js';
+import { type ManualClock, deferred, manualClock, recordingLogger } from './helpers.js';
 
 /** What the stand-in server answers a request with: a result, or a JSON-RPC error. */
 export type Answer = JsonRpcResult | { error: { code: number; message: string; data?: unknown } };
@@ -33,7 +33,7 @@ export interface DispatchOptions {
   readonly scope?: Scope;
   readonly auth?: AuthInfo;
   readonly headers?: Record<string, string>;
-  readonly locals?: Record<string, unknown>;
+  readonly address?: string;
   /** Whether the HTTP response can still be answered with an error status. Default true. */
   readonly refusable?: boolean;
   readonly acceptsRelated?: boolean;
@@ -64,7 +64,7 @@ export function dispatchHarness(): DispatchHarness {
   const errors: unknown[] = [];
   const store = new MemorySessionStore();
   const dispatcher = new Dispatcher({
-    env: { clock, rateLimitStore: new MemoryRateLimitStore(), cacheStore: new MemoryCacheStore(), metrics },
+    env: { clock, log: recordingLogger(), rateLimitStore: new MemoryRateLimitStore(), cacheStore: new MemoryCacheStore(), metrics },
     metrics,
     requestTimeoutMs: 60_000,
     reportError: (error) => void errors.push(error),
@@ -87,9 +87,9 @@ export function dispatchHarness(): DispatchHarness {
     const handle = sessionHandle(id, () => record, {
       store,
       clock,
-      sealer: undefined,
       maxStateKeys: 10,
       maxStateBytes: 10_000,
+      reportError: (error) => void errors.push(error),
       onClose: () => () => undefined,
     });
     const transport = new SessionTransport(id, {
@@ -147,7 +147,7 @@ export function dispatchHarness(): DispatchHarness {
       },
       headers: options.headers ?? {},
       auth: options.auth,
-      locals: options.locals,
+      address: options.address ?? '127.0.0.1',
     });
     return { response: await answered.promise, sent, refusals };
   }

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { JsonRpcError } from '../src/errors.js';
 import type { JSONRPCMessage } from '../src/protocol/jsonrpc.js';
-import type { MessageContext, MiddlewareEnv, MiddlewarePlugin, NotificationSource } from '../src/types.js';
+import type { MessageContext, MiddlewareEnv, NotificationSource } from '../src/types.js';
 import { dispatchHarness } from './dispatch-harness.js';
 import { nextTurn } from './helpers.js';
 
@@ -78,7 +78,6 @@ describe('Dispatcher.dispatch through middleware', () => {
       return next();
     });
     const auth = { token: 't', clientId: 'client', scopes: ['mcp'], extra: { sub: 'alice' } };
-    const locals = { traceId: 'abc' };
     await s.dispatch({
       id: 'req-9',
       method: 'tools/call',
@@ -86,7 +85,7 @@ describe('Dispatcher.dispatch through middleware', () => {
       scope: { kind: 'principal', id: 'client:alice' },
       auth,
       headers: { 'x-trace': 'abc' },
-      locals,
+      address: '10.1.2.3',
     });
     expect(seen).toMatchObject({
       scope: { kind: 'principal', id: 'client:alice' },
@@ -94,10 +93,11 @@ describe('Dispatcher.dispatch through middleware', () => {
       params: { name: 'echo', arguments: { text: 'hi' } },
       id: 'req-9',
       principal: 'client:alice',
+      address: '10.1.2.3',
       authInfo: auth,
       http: { headers: { 'x-trace': 'abc' } },
+      locals: {},
     });
-    expect(seen?.locals).toBe(locals);
     expect(seen?.session).toBe(s.target.session);
     expect(seen?.session.id).toBe('s1');
   });
@@ -210,82 +210,6 @@ describe('Dispatcher failures', () => {
     expect(s.received).toHaveLength(1);
     expect(h.errors).toHaveLength(1);
     expect((h.errors[0] as Error).message).toMatch(/next\(\) called more than once/);
-  });
-});
-
-describe('Dispatcher.prefetch', () => {
-  it('is undefined while no plugin prefetches', () => {
-    const h = dispatchHarness();
-    h.dispatcher.use((_ctx, next) => next());
-    expect(
-      h.dispatcher.prefetch({ kind: 'session', id: 's1' }, undefined, [{ jsonrpc: '2.0', id: 1, method: 'tools/list' }]),
-    ).toBeUndefined();
-  });
-
-  it('starts each prefetch per request (not notifications) and its promise reaches handle via ctx.locals', async () => {
-    const h = dispatchHarness();
-    const s = h.session('s1', 'client:alice');
-    const prefetched: unknown[] = [];
-    const plugin: MiddlewarePlugin = {
-      name: 'quota',
-      prefetch: (request) => {
-        prefetched.push(request);
-        return Promise.resolve({ remaining: 3, method: request.method });
-      },
-      async handle(ctx, next) {
-        const quota = (await ctx.locals.quota) as { remaining: number; method: string };
-        return { ...(await next()), quota };
-      },
-    };
-    h.dispatcher.use(plugin);
-    h.dispatcher.use({ name: 'no-prefetch', handle: (_ctx, next) => next() });
-    const scope = { kind: 'session' as const, id: 's1' };
-    const locals = h.dispatcher.prefetch(scope, 'client:alice', [
-      { jsonrpc: '2.0', id: 1, method: 'tools/list' },
-      { jsonrpc: '2.0', method: 'notifications/initialized' },
-      { jsonrpc: '2.0', id: 'b', method: 'tools/call', params: { name: 'echo' } },
-      { jsonrpc: '2.0', id: 9, result: {} },
-    ]);
-    expect([...(locals?.keys() ?? [])]).toEqual([1, 'b']);
-    expect(Object.keys(locals!.get(1)!)).toEqual(['quota']);
-    expect(prefetched).toEqual([
-      { scope, principal: 'client:alice', method: 'tools/list', params: undefined },
-      { scope, principal: 'client:alice', method: 'tools/call', params: { name: 'echo' } },
-    ]);
-    const outcome = await s.dispatch({ id: 'b', method: 'tools/call', params: { name: 'echo' }, locals: locals!.get('b') });
-    expect(outcome.response).toMatchObject({ result: { quota: { remaining: 3, method: 'tools/call' } } });
-  });
-
-  it('a rejected prefetch is never an unhandled rejection, and handle still sees it reject', async () => {
-    const h = dispatchHarness();
-    const s = h.session('s1');
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
-    process.on('unhandledRejection', onUnhandled);
-    try {
-      const storeDown = new Error('rate-limit store down');
-      h.dispatcher.use({
-        name: 'flaky',
-        prefetch: () => Promise.reject(storeDown),
-        handle: async (ctx, next) => {
-          await ctx.locals.flaky;
-          return next();
-        },
-      });
-      const locals = h.dispatcher.prefetch({ kind: 'session', id: 's1' }, undefined, [
-        { jsonrpc: '2.0', id: 1, method: 'tools/list' },
-        { jsonrpc: '2.0', id: 2, method: 'tools/list' },
-      ]);
-      // Request 2 is never dispatched (its POST failed, say): its rejection must not go unhandled.
-      await nextTurn();
-      await nextTurn();
-      expect(unhandled).toEqual([]);
-      const outcome = await s.dispatch({ id: 1, locals: locals!.get(1) });
-      expect(outcome.response).toMatchObject({ error: { code: -32603 } });
-      expect(h.errors).toEqual([storeDown]);
-    } finally {
-      process.off('unhandledRejection', onUnhandled);
-    }
   });
 });
 

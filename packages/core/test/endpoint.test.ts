@@ -123,6 +123,20 @@ describe('options from MCP_SESSION_* environment variables', () => {
     expect(envName('maxStreamDurationMs')).toBe('MCP_SESSION_MAX_STREAM_DURATION_MS');
   });
 
+  it('secure defaults: a session bound, creation paced, no proxy trusted, unsealed values refused', () => {
+    const resolved = resolveOptions({ server }, {});
+    expect(resolved).toMatchObject({
+      maxSessions: 10_000,
+      sessionCreationLimit: 60,
+      trustProxy: false,
+      allowAnyHost: false,
+      acceptUnsealed: false,
+    });
+    expect(resolveOptions({ server }, { MCP_SESSION_TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(resolveOptions({ server }, { MCP_SESSION_TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(() => resolveOptions({ server }, { MCP_SESSION_TRUST_PROXY: 'yes' })).toThrow(/trustProxy \(from MCP_SESSION_TRUST_PROXY\)/);
+  });
+
   it('names the variable a bad value came from', () => {
     expect(() => resolveOptions({ server }, { MCP_SESSION_IDLE_TIMEOUT_MS: 'soon' })).toThrow(
       /idleTimeoutMs \(from MCP_SESSION_IDLE_TIMEOUT_MS\)/,

@@ -7,7 +7,7 @@ import { Metrics } from '../src/metrics.js';
 import type { JSONRPCRequest } from '../src/protocol/jsonrpc.js';
 import { randomSessionIds } from '../src/sessions/ids.js';
 import { type SessionManagerSettings, SessionManager } from '../src/sessions/manager.js';
-import { MemoryEventStore, MemorySessionStore } from '../src/stores/memory.js';
+import { MemoryEventStore, MemoryRateLimitStore, MemorySessionStore } from '../src/stores/memory.js';
 import type { SessionCloseReason, SessionRecord } from '../src/stores/types.js';
 import type { McpSession } from '../src/types.js';
 import { type ManualClock, deferred, manualClock, recordingLogger } from './helpers.js';
@@ -55,10 +55,12 @@ function harness(overrides: Partial<SessionManagerSettings> = {}): Harness {
       eventStore,
       ids: randomSessionIds,
       clock,
-      state: { sealer: undefined, maxStateKeys: 100, maxStateBytes: 65_536 },
+      state: { maxStateKeys: 100, maxStateBytes: 65_536, reportError: (error) => void errors.push(error) },
       idleTimeoutMs: 60_000,
       maxLifetimeMs: undefined,
-      maxSessions: undefined,
+      sessionCreationLimit: 0,
+      rateLimitStore: new MemoryRateLimitStore(),
+      maxSessions: 10_000,
       onMaxSessions: 'reject',
       sweepIntervalMs: 10_000,
       onSessionCreated: (session) => void created.push(session),
@@ -99,7 +101,7 @@ function harness(overrides: Partial<SessionManagerSettings> = {}): Harness {
 
 /** A reserved record: reserve() must have found room. */
 async function reserved(manager: SessionManager, request: JSONRPCRequest, principal?: string): Promise<SessionRecord> {
-  const result = await manager.reserve(request, principal);
+  const result = await manager.reserve(request, principal, '127.0.0.1');
   if (!result.ok) throw new Error(`no room: ${result.message}`);
   return result.record;
 }
@@ -110,14 +112,14 @@ describe('SessionManager.reserve: room under maxSessions', () => {
     // A reservation given up holds no room.
     h.manager.release(await reserved(h.manager, initialize()));
     await h.open();
-    expect((await h.manager.reserve(initialize(), undefined)).ok).toBe(true);
+    expect((await h.manager.reserve(initialize(), undefined, '127.0.0.1')).ok).toBe(true);
   });
 
   it('refuses with 503 and a Retry-After of the sweep interval at maxSessions under reject, ending nothing', async () => {
     const h = harness({ maxSessions: 2, onMaxSessions: 'reject', sweepIntervalMs: 2_500 });
     await h.open();
     await h.open();
-    const refused = await h.manager.reserve(initialize(), undefined);
+    const refused = await h.manager.reserve(initialize(), undefined, '127.0.0.1');
     expect(refused).toMatchObject({ ok: false, status: 503, code: -32000, headers: { 'retry-after': '3' } });
     expect(refused.ok ? '' : refused.message).toMatch(/too many sessions/);
     expect(await h.store.count()).toBe(2);
@@ -131,7 +133,7 @@ describe('SessionManager.reserve: room under maxSessions', () => {
     const c = await h.open();
     // a becomes the most recently active: b is now the least.
     await h.manager.resolve(a.id, undefined, true);
-    expect((await h.manager.reserve(initialize(), undefined)).ok).toBe(true);
+    expect((await h.manager.reserve(initialize(), undefined, '127.0.0.1')).ok).toBe(true);
     expect(h.closed).toEqual([{ id: b.id, reason: 'evicted', requestCount: 1 }]);
     expect(h.released).toEqual([b.id]);
     expect(h.metrics.sessionsClosed.evicted).toBe(1);
@@ -145,7 +147,7 @@ describe('SessionManager.reserve: room under maxSessions', () => {
     const c = await h.open();
     h.busy.add(a.id);
     h.busy.add(b.id);
-    expect((await h.manager.reserve(initialize(), undefined)).ok).toBe(true);
+    expect((await h.manager.reserve(initialize(), undefined, '127.0.0.1')).ok).toBe(true);
     expect(h.closed.map((entry) => entry.id)).toEqual([c.id]);
     expect(await h.store.get(a.id, h.clock.now())).toBeDefined();
     expect(await h.store.get(b.id, h.clock.now())).toBeDefined();
@@ -154,24 +156,27 @@ describe('SessionManager.reserve: room under maxSessions', () => {
   it('holds room for reserved sessions not yet stored, so concurrent initializes cannot overshoot', async () => {
     const h = harness({ maxSessions: 2 });
     await h.open();
-    const [first, second] = await Promise.all([h.manager.reserve(initialize(1), undefined), h.manager.reserve(initialize(2), undefined)]);
+    const [first, second] = await Promise.all([
+      h.manager.reserve(initialize(1), undefined, '127.0.0.1'),
+      h.manager.reserve(initialize(2), undefined, '127.0.0.1'),
+    ]);
     expect([first.ok, second.ok].sort()).toEqual([false, true]);
     const held = first.ok ? first.record : second.ok ? second.record : undefined;
     // Given up (its initialize failed): the room is free again.
     h.manager.release(held!);
-    const again = await h.manager.reserve(initialize(3), undefined);
+    const again = await h.manager.reserve(initialize(3), undefined, '127.0.0.1');
     expect(again.ok).toBe(true);
     // Saved: it counts in the store, and holds no room twice.
     await h.manager.save(again.ok ? again.record : held!);
     expect(await h.store.count()).toBe(2);
-    expect((await h.manager.reserve(initialize(4), undefined)).ok).toBe(false);
+    expect((await h.manager.reserve(initialize(4), undefined, '127.0.0.1')).ok).toBe(false);
   });
 
   it('under evict-lru refuses with 503 when every session is busy', async () => {
     const h = harness({ maxSessions: 2, onMaxSessions: 'evict-lru' });
     h.busy.add((await h.open()).id);
     h.busy.add((await h.open()).id);
-    expect(await h.manager.reserve(initialize(), undefined)).toMatchObject({ status: 503, headers: { 'retry-after': '10' } });
+    expect(await h.manager.reserve(initialize(), undefined, '127.0.0.1')).toMatchObject({ status: 503, headers: { 'retry-after': '10' } });
     expect(h.closed).toEqual([]);
     expect(await h.store.count()).toBe(2);
   });

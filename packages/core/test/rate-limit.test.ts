@@ -1,7 +1,6 @@
 /** rateLimit() through the dispatcher: who is counted together, what is counted, and the 429 it answers. */
 import { describe, expect, it } from 'vitest';
 import { rateLimit } from '../src/pipeline/rate-limit.js';
-import type { JSONRPCRequest } from '../src/protocol/jsonrpc.js';
 import { dispatchHarness, type Outcome } from './dispatch-harness.js';
 
 const refused = (outcome: Outcome) => 'error' in outcome.response && outcome.response.error.code === -32029;
@@ -46,24 +45,41 @@ describe('rateLimit', () => {
     expect(refused(await s.dispatch())).toBe(false);
   });
 
-  it("by default counts per scope: a 'principal' scope and a session scope of the same id are counted apart", async () => {
+  it("with key 'session' counts per scope: a 'principal' scope and a session scope of the same id are counted apart", async () => {
     const h = dispatchHarness();
     const s = h.session('alice');
-    h.dispatcher.use(rateLimit({ limit: 1, windowMs: 60_000 }));
+    h.dispatcher.use(rateLimit({ limit: 1, windowMs: 60_000, key: 'session' }));
     expect(refused(await s.dispatch({ scope: { kind: 'session', id: 'alice' } }))).toBe(false);
     expect(refused(await s.dispatch({ scope: { kind: 'principal', id: 'alice' } }))).toBe(false);
     expect(refused(await s.dispatch({ scope: { kind: 'session', id: 'alice' } }))).toBe(true);
     expect(refused(await s.dispatch({ scope: { kind: 'principal', id: 'alice' } }))).toBe(true);
   });
 
-  it('by default two sessions of the same principal are counted apart', async () => {
+  it("with key 'session' two sessions of the same principal are counted apart", async () => {
     const h = dispatchHarness();
     const a = h.session('s-a', 'client:alice');
     const b = h.session('s-b', 'client:alice');
-    h.dispatcher.use(rateLimit({ limit: 1, windowMs: 60_000 }));
+    h.dispatcher.use(rateLimit({ limit: 1, windowMs: 60_000, key: 'session' }));
     expect(refused(await a.dispatch())).toBe(false);
     expect(refused(await b.dispatch())).toBe(false);
     expect(refused(await a.dispatch())).toBe(true);
+  });
+
+  it('by default counts per principal: a new session of the same principal buys no new quota', async () => {
+    const h = dispatchHarness();
+    h.dispatcher.use(rateLimit({ limit: 2, windowMs: 60_000 }));
+    expect(refused(await h.session('s-1', 'client:alice').dispatch())).toBe(false);
+    expect(refused(await h.session('s-2', 'client:alice').dispatch())).toBe(false);
+    expect(refused(await h.session('s-3', 'client:alice').dispatch())).toBe(true);
+    expect(refused(await h.session('s-4', 'client:bob').dispatch())).toBe(false);
+  });
+
+  it("with key 'address' counts a client address whoever it is", async () => {
+    const h = dispatchHarness();
+    h.dispatcher.use(rateLimit({ limit: 1, windowMs: 60_000, key: 'address' }));
+    expect(refused(await h.session('s-1', 'client:alice').dispatch({ address: '10.0.0.1' }))).toBe(false);
+    expect(refused(await h.session('s-2', 'client:bob').dispatch({ address: '10.0.0.1' }))).toBe(true);
+    expect(refused(await h.session('s-3').dispatch({ address: '10.0.0.2' }))).toBe(false);
   });
 
   it("with key 'principal' counts every session of a principal, and its stateless requests, together", async () => {
@@ -78,14 +94,14 @@ describe('rateLimit', () => {
     expect(refused(await bob.dispatch())).toBe(false);
   });
 
-  it("with key 'principal', sessions without a principal are counted each by itself", async () => {
+  it("with key 'principal', anonymous sessions are counted by their client address: new sessions buy no quota", async () => {
     const h = dispatchHarness();
-    const a = h.session('anon-a');
-    const b = h.session('anon-b');
     h.dispatcher.use(rateLimit({ limit: 1, windowMs: 60_000, key: 'principal' }));
-    expect(refused(await a.dispatch())).toBe(false);
-    expect(refused(await b.dispatch())).toBe(false);
-    expect(refused(await a.dispatch())).toBe(true);
+    expect(refused(await h.session('anon-a').dispatch({ address: '10.0.0.1' }))).toBe(false);
+    expect(refused(await h.session('anon-b').dispatch({ address: '10.0.0.1' }))).toBe(true);
+    expect(refused(await h.session('anon-c').dispatch({ address: '10.0.0.2' }))).toBe(false);
+    // A principal that happens to look like an address shares nothing with it.
+    expect(refused(await h.session('s-x', 'n:10.0.0.2').dispatch({ address: '10.0.0.9' }))).toBe(false);
   });
 
   it("with key 'principal', a principal named like a session's key is not counted with that session", async () => {
@@ -128,21 +144,6 @@ describe('rateLimit', () => {
     expect(refused(await s.dispatch({ method: 'tools/call', params: { name: 'a' } }))).toBe(false);
     expect(refused(await s.dispatch({ method: 'tools/call', params: { name: 'a' } }))).toBe(true);
     expect(refused(await s.dispatch({ method: 'tools/list' }))).toBe(true);
-  });
-
-  it('a request counted by prefetch is not counted again by handle', async () => {
-    const h = dispatchHarness();
-    const s = h.session('s1');
-    h.dispatcher.use(rateLimit({ limit: 2, windowMs: 60_000 }));
-    const scope = { kind: 'session' as const, id: 's1' };
-    for (const id of [1, 2]) {
-      const request: JSONRPCRequest = { jsonrpc: '2.0', id, method: 'tools/list' };
-      const locals = h.dispatcher.prefetch(scope, undefined, [request])?.get(id);
-      expect(locals).toBeDefined();
-      expect(refused(await s.dispatch({ id, scope, locals }))).toBe(false);
-    }
-    const locals = h.dispatcher.prefetch(scope, undefined, [{ jsonrpc: '2.0', id: 3, method: 'tools/list' }])?.get(3);
-    expect(refused(await s.dispatch({ id: 3, scope, locals }))).toBe(true);
   });
 
   it('refuses bad options at once', () => {

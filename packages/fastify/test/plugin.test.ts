@@ -57,8 +57,8 @@ describe('fastify: the plugin in its host', () => {
     expect(await res.json()).toEqual({ jsonrpc: '2.0', error: { code: -32000, message: expect.any(String) }, id: null });
   });
 
-  it("sends the library's logs to Fastify's logger", async () => {
-    const lines: Array<{ msg?: string; sessionId?: string; reason?: string }> = [];
+  it("sends the library's logs to Fastify's logger, with no full session id at info", async () => {
+    const lines: Array<{ msg?: string; session?: string; reason?: string }> = [];
     fastify = Fastify({
       forceCloseConnections: true,
       logger: { level: 'info', stream: { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) } },
@@ -71,7 +71,11 @@ describe('fastify: the plugin in its host', () => {
     await res.arrayBuffer();
     const deleted = await fetch(url, { method: 'DELETE', headers: { 'mcp-session-id': sessionId } });
     expect(deleted.status).toBe(200);
-    expect(lines).toContainEqual(expect.objectContaining({ msg: 'mcp-session: session created', sessionId }));
-    expect(lines).toContainEqual(expect.objectContaining({ msg: 'mcp-session: session closed', sessionId, reason: 'deleted' }));
+    const created = lines.find((line) => line.msg === 'mcp-session: session created');
+    expect(created?.session).toMatch(/^[\w-]{10}$/);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ msg: 'mcp-session: session closed', session: created?.session, reason: 'deleted' }),
+    );
+    expect(JSON.stringify(lines)).not.toContain(sessionId);
   });
 });

@@ -10,6 +10,7 @@ import { lifecycleSuite } from './suites/lifecycle.js';
 import { twoNodeSuite } from './suites/two-node.js';
 import { requestLimitsSuite } from './suites/hardening/requests.js';
 import { streamHardeningSuite } from './suites/hardening/streams.js';
+import { securitySuite } from './suites/security.js';
 
 export { type AdapterHarness, type HostOptions, ManualClock, type RunningApp, sharedStoresOf } from './harness.js';
 export { type ClientOptions, connectClient, type TestClient } from './fixtures/clients.js';
@@ -36,6 +37,7 @@ export function runAdapterSuite(harness: AdapterHarness): void {
     fuzzSuite(harness);
     requestLimitsSuite(harness);
     streamHardeningSuite(harness);
+    securitySuite(harness);
     lifecycleSuite(harness);
     interopSuite(harness);
     twoNodeSuite(harness);

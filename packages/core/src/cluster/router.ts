@@ -93,9 +93,18 @@ export class ClusterRouter implements StreamRelay, StreamOwnership {
     await this.#orphans.sweep();
   }
 
+  /** Leaves every subscription; a bus out of reach is reported, and close goes on. */
   async close(): Promise<void> {
-    for (const unsubscribe of this.#unsubscribe.splice(0)) await unsubscribe();
-    for (const subscription of this.#sessionSubscriptions.values()) await (await subscription)();
+    const { reportError } = this.#settings;
+    const leave = async (unsubscribe: () => unknown) => {
+      try {
+        await unsubscribe();
+      } catch (error) {
+        reportError(error);
+      }
+    };
+    for (const unsubscribe of this.#unsubscribe.splice(0)) await leave(unsubscribe);
+    for (const subscription of this.#sessionSubscriptions.values()) await leave(async () => (await subscription)());
     this.#sessionSubscriptions.clear();
   }
 

@@ -5,12 +5,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JsonRpcErrorCode, McpSessionError } from '../errors.js';
-import type { Lane } from '../lanes/lane.js';
+import type { Lane, LaneRequest } from '../lanes/lane.js';
 import type { Metrics } from '../metrics.js';
 import { classifyEra } from '../protocol/era.js';
-import type { AuthInfo } from '../types.js';
+import type { AuthInfo, Logger } from '../types.js';
+import { type TrustProxy, clientAddress } from './address.js';
 import { checkPostHeaders } from './checks.js';
-import { type OriginPolicy, checkOriginAndHost } from './guards.js';
+import { type OriginPolicy, checkOriginAndHost, isLoopbackAddress } from './guards.js';
 import { parsePostBody } from './post-body.js';
 import { type Refusal, refusal, storeUnavailable, writeRefusal } from './refusal.js';
 
@@ -28,12 +29,14 @@ export interface HttpEndpointSettings {
   readonly originPolicy: OriginPolicy;
   readonly maxBodyBytes: number;
   readonly bodyTimeoutMs: number;
+  readonly trustProxy: TrustProxy;
   /** The lane of each era; a 2026-07-28 request goes to the legacy lane until a modern lane is given. */
   readonly lanes: { readonly legacy: Lane; readonly modern?: Lane };
   /** Resolves once the process can serve (subscribed to the message bus). */
   readonly ready: () => Promise<void>;
   readonly isClosed: () => boolean;
   readonly metrics: Metrics;
+  readonly log: Logger;
   readonly reportError: (error: unknown) => void;
 }
 
@@ -44,6 +47,7 @@ const methodNotAllowed = (): Refusal =>
 
 export class HttpEndpoint {
   readonly #settings: HttpEndpointSettings;
+  #warnedAnyHost = false;
 
   constructor(settings: HttpEndpointSettings) {
     this.#settings = settings;
@@ -56,8 +60,9 @@ export class HttpEndpoint {
       if (isClosed()) return this.#refuse(res, shuttingDown());
       const forbidden = checkOriginAndHost(req, this.#settings.originPolicy);
       if (forbidden !== undefined) return this.#refuse(res, forbidden);
+      this.#warnOnceBeyondLoopback(req);
       await this.#settings.ready();
-      const request = { req, res, auth: options.auth };
+      const request = { req, res, auth: options.auth, address: clientAddress(req, this.#settings.trustProxy) };
       let refused: Refusal | undefined;
       switch (req.method) {
         case 'POST':
@@ -81,7 +86,7 @@ export class HttpEndpoint {
     }
   }
 
-  async #post(req: IncomingMessage, body: unknown, request: { req: IncomingMessage; res: ServerResponse; auth: AuthInfo | undefined }) {
+  async #post(req: IncomingMessage, body: unknown, request: LaneRequest) {
     const badHeaders = checkPostHeaders(req);
     if (badHeaders !== undefined) return badHeaders;
     const parsed = await parsePostBody(req, body, this.#settings);
@@ -90,6 +95,17 @@ export class HttpEndpoint {
     const { lanes } = this.#settings;
     const lane = classifyEra(messages, batch).era === 'modern' ? (lanes.modern ?? lanes.legacy) : lanes.legacy;
     return lane.post({ ...request, messages, batch });
+  }
+
+  /** Serving any host beyond loopback is the operator's choice (`allowAnyHost`): say so once. */
+  #warnOnceBeyondLoopback(req: IncomingMessage): void {
+    const { originPolicy, log } = this.#settings;
+    if (this.#warnedAnyHost || originPolicy.allowedHosts !== undefined || isLoopbackAddress(req.socket.localAddress)) return;
+    this.#warnedAnyHost = true;
+    log.warn(
+      {},
+      'mcp-session: allowAnyHost is set and the server listens beyond loopback: any Host is answered (no DNS-rebinding protection)',
+    );
   }
 
   /** Answers with the refusal's status and JSON-RPC error body, and counts it. */

@@ -14,27 +14,39 @@ function hostnameOf(host: string): string {
   return (colon === -1 ? host : host.slice(0, colon)).toLowerCase();
 }
 
-function isLoopbackAddress(address: string | undefined): boolean {
-  return address !== undefined && (address.startsWith('127.') || address === '::1' || address === '::ffff:127.0.0.1');
+/** 127.0.0.0/8, ::1, and their IPv4-mapped IPv6 forms (`::ffff:127.x.y.z`). */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const v4 = address.toLowerCase().startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4) || address === '::1' || address === '0:0:0:0:0:0:0:1';
 }
 
 /** Which hosts and origins may call. Undefined lists take the defaults below. */
 export interface OriginPolicy {
   readonly allowedHosts: readonly string[] | undefined;
   readonly allowedOrigins: readonly string[] | undefined;
+  /** Beyond loopback with no `allowedHosts`: answer any `Host` (true), or refuse every request (false). */
+  readonly allowAnyHost: boolean;
 }
+
+/** A server reachable beyond loopback that does not know its own host names. */
+export const UNLISTED_HOSTS =
+  'Forbidden: this server listens beyond loopback and allowedHosts is not set, so it cannot tell its own host ' +
+  'names from a DNS-rebinding attack; set allowedHosts (MCP_SESSION_ALLOWED_HOSTS), or allowAnyHost to accept any';
 
 const forbidden = (message: string): Refusal => refusal(403, JsonRpcErrorCode.ServerError, message);
 
 /**
  * The 403 a request gets, or undefined when it may go on. Defaults: a server listening on loopback
- * only answers localhost host names; a present `Origin` must be the request's own origin, or a
- * localhost origin on a loopback server.
+ * only answers localhost host names; one listening beyond loopback answers only the `allowedHosts`
+ * (none when unset, unless `allowAnyHost`); a present `Origin` must be the request's own origin, or
+ * a localhost origin on a loopback server.
  */
 export function checkOriginAndHost(req: IncomingMessage, policy: OriginPolicy): Refusal | undefined {
   const { allowedHosts, allowedOrigins } = policy;
   const host = req.headers.host;
   const loopback = isLoopbackAddress(req.socket.localAddress);
+  if (allowedHosts === undefined && !loopback && !policy.allowAnyHost) return forbidden(UNLISTED_HOSTS);
   if (allowedHosts !== undefined) {
     if (host === undefined || !(allowedHosts.includes(host) || allowedHosts.includes(hostnameOf(host)))) {
       return forbidden(`Forbidden: host ${host ?? '(none)'} is not allowed`);

@@ -9,6 +9,8 @@ export interface LaneRequest {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly auth: AuthInfo | undefined;
+  /** The client's network address (see `trustProxy`). */
+  readonly address: string;
 }
 
 /** A POST whose body parsed into JSON-RPC messages. */

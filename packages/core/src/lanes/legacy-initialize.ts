@@ -41,7 +41,7 @@ export async function initializeSession(
   if (size > deps.maxInitializeBytes) {
     return refusal(413, JsonRpcErrorCode.ServerError, `Payload Too Large: initialize params exceed ${deps.maxInitializeBytes} bytes`);
   }
-  const reserved = await sessions.reserve(initialize, principal);
+  const reserved = await sessions.reserve(initialize, principal, request.address);
   if (!reserved.ok) return reserved;
   const { record } = reserved;
   const requested = record.protocolVersion;
@@ -76,7 +76,7 @@ export async function initializeSession(
     response: stream,
     headers: request.req.headers,
     auth: request.auth,
-    locals: undefined,
+    address: request.address,
   });
   return undefined;
 }

@@ -45,8 +45,6 @@ export class LegacySessionLane implements Lane {
       if (sessionId !== undefined) return invalid('the session is already initialized');
       return initializeSession(this.#deps, request, initialize, principal);
     }
-    // Middleware store work (a rate-limit count) starts now, alongside the session lookup.
-    const prefetched = sessionId === undefined ? undefined : dispatcher.prefetch(sessionScope(sessionId), principal, messages);
     const requests = messages.filter(isRequest);
     const access = await this.#access(request, sessionId, principal, requests.length > 0);
     if (!access.ok) return access;
@@ -91,7 +89,7 @@ export class LegacySessionLane implements Lane {
         response: stream,
         headers: req.headers,
         auth,
-        locals: prefetched?.get(each.id),
+        address: request.address,
       });
     }
     return undefined;
@@ -114,6 +112,7 @@ export class LegacySessionLane implements Lane {
     const unsupported = checkProtocolVersionHeader(req);
     if (unsupported !== undefined) return unsupported;
     const { sessions } = this.#deps;
+    if (!sessions.isWellFormed(sessionId)) return sessionNotFound();
     const record = await sessions.get(sessionId);
     if (record === undefined || record.principal !== this.#deps.principalOf(auth, req) || !(await sessions.end(record, 'deleted'))) {
       return sessionNotFound();
@@ -145,6 +144,8 @@ export class LegacySessionLane implements Lane {
     if (sessionId === undefined) return missingSessionId();
     const unsupported = checkProtocolVersionHeader(request.req);
     if (unsupported !== undefined) return unsupported;
+    // A header no id of ours can match touches no store and no middleware.
+    if (!this.#deps.sessions.isWellFormed(sessionId)) return sessionNotFound();
     const record = await this.#deps.sessions.resolve(sessionId, principal, countRequest);
     if (record === undefined) return sessionNotFound();
     // The negotiated version decides (batches, priming); the header is only checked to be supported.

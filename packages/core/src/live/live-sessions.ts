@@ -5,6 +5,7 @@
  * dropped from memory (hibernation).
  */
 import { McpSessionError } from '../errors.js';
+import { sessionTag } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { requestedVersion } from '../protocol/versions.js';
 import type { SessionRecord } from '../stores/types.js';
@@ -153,12 +154,15 @@ export class LiveSessions {
       this.#settings.keptResults.check(requestedVersion(record.initialize.params), result);
     } catch (error) {
       await this.dispose(live);
-      throw new McpSessionError('ERR_MCP_SESSION_REHYDRATE', `session ${record.id} could not be rehydrated`, { cause: error });
+      throw new McpSessionError('ERR_MCP_SESSION_REHYDRATE', `session ${sessionTag(record.id)} could not be rehydrated`, { cause: error });
     }
     if (this.#closed) {
       // close() ran while this server was being built: it must not outlive the endpoint.
       await this.dispose(live);
-      throw new McpSessionError('ERR_MCP_SESSION_REHYDRATE', `session ${record.id}: the endpoint closed while its server was built`);
+      throw new McpSessionError(
+        'ERR_MCP_SESSION_REHYDRATE',
+        `session ${sessionTag(record.id)}: the endpoint closed while its server was built`,
+      );
     }
     this.#lives.set(record.id, live);
     this.#settings.metrics.sessionsRehydrated += 1;

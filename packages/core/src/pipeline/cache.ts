@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { JSONRPCNotification } from '../protocol/jsonrpc.js';
 import type { JsonRpcResult, MiddlewareEnv, MiddlewarePlugin, Scope } from '../types.js';
 import { principalKey, scopeKey } from './middleware.js';
@@ -8,8 +9,12 @@ export interface CacheOptions {
   methods?: readonly string[];
   ttlMs: number;
   /**
-   * Who shares an entry. `session` (default): the request's scope — its session in a legacy session.
-   * `principal`: the authenticated principal, else the scope. `global`: everyone.
+   * Who shares an entry:
+   * - `principal` (default): every request of one authenticated principal; an anonymous request only
+   *   its own session (or state handle). A list never reaches another user.
+   * - `session`: each session (or state handle) alone.
+   * - `global`: everyone. Only for results that do not depend on who asks: a server whose tools,
+   *   prompts or resources differ per user would show one user's to another.
    */
   scope?: 'session' | 'principal' | 'global';
 }
@@ -55,28 +60,35 @@ function stableParams(params: Record<string, unknown> | undefined): string {
  *
  * @example
  * ```ts
- * mcpSession({ server, middleware: [cache({ ttlMs: 60_000, scope: 'global' })] });
+ * mcpSession({ server, middleware: [cache({ ttlMs: 60_000, scope: 'principal' })] });
  * ```
  */
 export function cache(options: CacheOptions): MiddlewarePlugin {
-  const { methods = DEFAULT_CACHED, ttlMs, scope = 'session' } = options;
+  const { methods = DEFAULT_CACHED, ttlMs, scope = 'principal' } = options;
   if (!(ttlMs > 0)) throw new TypeError('cache: ttlMs must be positive');
   let env: MiddlewareEnv | undefined;
   const sharedBy = (requestScope: Scope, principal: string | undefined): string =>
-    scope === 'global' ? 'g' : scope === 'principal' ? principalKey(principal, requestScope) : scopeKey(requestScope);
+    scope === 'global' ? 'g' : scope === 'principal' ? principalKey(principal, scopeKey(requestScope)) : scopeKey(requestScope);
   const family = (method: string, params: Record<string, unknown> | undefined): string =>
     method === 'resources/read' ? `resources/read ${String(params?.uri)}` : method;
   return {
     name: 'cache',
     setup(lent) {
       env = lent;
+      if (scope === 'global') {
+        lent.log.warn(
+          { methods },
+          "mcp-session: cache({ scope: 'global' }) shares results between every principal: use it only for results that do not depend on who asks",
+        );
+      }
     },
     async handle(ctx, next) {
       if (env === undefined || !methods.includes(ctx.method)) return next();
       const { cacheStore, clock, metrics } = env;
       const scoped = sharedBy(ctx.scope, ctx.principal);
       const generation = await cacheStore.counter(`gen:${scoped}:${family(ctx.method, ctx.params)}`, clock.now());
-      const key = `c:${scoped}:${ctx.method}:${generation}:${stableParams(ctx.params)}`;
+      // The params are hashed: a key names no argument (secret, or megabytes) in the store.
+      const key = `c:${scoped}:${ctx.method}:${generation}:${createHash('sha256').update(stableParams(ctx.params)).digest('base64url')}`;
       const hit = await cacheStore.get(key, clock.now());
       if (hit !== undefined) {
         metrics.count('cacheHits');

@@ -9,14 +9,7 @@ import { type Refusal, refusal } from '../http/refusal.js';
 import type { MessageExtra, RequestSink, SessionTransport } from '../live/transport.js';
 import type { Metrics } from '../metrics.js';
 import type { SessionRecord } from '../stores/types.js';
-import {
-  type JSONRPCMessage,
-  type JSONRPCNotification,
-  type JSONRPCRequest,
-  type JSONRPCResponse,
-  type RequestId,
-  isRequest,
-} from '../protocol/jsonrpc.js';
+import { type JSONRPCNotification, type JSONRPCRequest, type JSONRPCResponse, type RequestId } from '../protocol/jsonrpc.js';
 import type {
   AuthInfo,
   JsonRpcResult,
@@ -55,8 +48,8 @@ export interface DispatchCall {
   readonly response: HttpRefusable;
   readonly headers: IncomingHttpHeaders;
   readonly auth: AuthInfo | undefined;
-  /** What the plugins' prefetch started for this request. */
-  readonly locals: Record<string, unknown> | undefined;
+  /** The client's network address. */
+  readonly address: string;
 }
 
 type Chain = (ctx: MessageContext, innermost: () => Promise<JsonRpcResult>) => Promise<JsonRpcResult>;
@@ -78,7 +71,6 @@ export class Dispatcher {
   readonly #inFlight = new Set<InFlight>();
   #chain: Chain | undefined;
   #watchesNotifications = false;
-  #prefetches = false;
 
   constructor(options: { env: MiddlewareEnv; metrics: Metrics; requestTimeoutMs: number; reportError: (error: unknown) => void }) {
     this.#env = options.env;
@@ -94,34 +86,11 @@ export class Dispatcher {
     this.#plugins.push(plugin);
     this.#chain = compose(this.#plugins.map((entry) => entry.handle));
     this.#watchesNotifications = this.#plugins.some((entry) => entry.onServerNotification !== undefined);
-    this.#prefetches = this.#plugins.some((entry) => entry.prefetch !== undefined);
   }
 
   /** Whether any middleware looks at server notifications. */
   get watchesNotifications(): boolean {
     return this.#watchesNotifications;
-  }
-
-  /** Starts each plugin's prefetch for each request of a POST; a rejection is left for `handle` to see. */
-  prefetch(
-    scope: Scope,
-    principal: string | undefined,
-    messages: readonly JSONRPCMessage[],
-  ): Map<RequestId, Record<string, unknown>> | undefined {
-    if (!this.#prefetches) return undefined;
-    let out: Map<RequestId, Record<string, unknown>> | undefined;
-    for (const message of messages) {
-      if (!isRequest(message)) continue;
-      const locals: Record<string, unknown> = {};
-      for (const plugin of this.#plugins) {
-        const pending = plugin.prefetch?.({ scope, principal, method: message.method, params: message.params });
-        if (pending === undefined) continue;
-        pending.catch(() => undefined); // observed by handle(); never an unhandled rejection
-        locals[plugin.name] = pending;
-      }
-      (out ??= new Map()).set(message.id, locals);
-    }
-    return out;
   }
 
   /** Hands a request to its server; its answer (or, past its deadline, a timeout error) goes to `call.sink`. */
@@ -141,9 +110,10 @@ export class Dispatcher {
       params: request.params,
       id: request.id,
       principal: target.record.principal,
+      address: call.address,
       authInfo: call.auth,
       http: { headers: call.headers },
-      locals: call.locals ?? {},
+      locals: {},
     };
     const server = () =>
       new Promise<JsonRpcResult>((resolve, reject) => {

@@ -14,11 +14,12 @@ export function scopeKey(scope: Scope): string {
 }
 
 /**
- * A key for everything kept per principal: `p:<principal>`, or `a:<scope key>` for a request without
- * one (per session, then). The prefixes differ, so no principal's name can make it another's key.
+ * A key for everything kept per principal: `p:<principal>`, or for a request without one, `a:` and
+ * the key it falls back to (its address for a rate limit, its scope for the cache). The prefixes
+ * differ, so no principal's name can make it another's key.
  */
-export function principalKey(principal: string | undefined, scope: Scope): string {
-  return principal === undefined ? `a:${scopeKey(scope)}` : `p:${principal}`;
+export function principalKey(principal: string | undefined, anonymous: string): string {
+  return principal === undefined ? `a:${anonymous}` : `p:${principal}`;
 }
 
 /** Middleware for one method only. */

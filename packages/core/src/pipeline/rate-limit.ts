@@ -1,6 +1,5 @@
 import { JsonRpcError, JsonRpcErrorCode } from '../errors.js';
-import type { RateLimitResult } from '../stores/types.js';
-import type { MessageContext, MiddlewareEnv, MiddlewarePlugin, Scope } from '../types.js';
+import type { MessageContext, MiddlewareEnv, MiddlewarePlugin } from '../types.js';
 import { principalKey, scopeKey } from './middleware.js';
 
 /** Options of {@link rateLimit}. */
@@ -9,10 +8,15 @@ export interface RateLimitOptions {
   limit: number;
   windowMs: number;
   /**
-   * Whose requests are counted together. `session` (default): the request's scope — its session in a
-   * legacy session. `principal`: the authenticated principal, else the scope. A function: any key.
+   * Whose requests are counted together:
+   * - `principal` (default): the authenticated principal, or an anonymous client by its network
+   *   address. A new session starts no new count.
+   * - `address`: the client's network address, whoever it is (behind a proxy, see `trustProxy`).
+   * - `session`: each session (or state handle) alone. A client that opens a new session counts
+   *   afresh: only for limits that pace one session's own work, never against abuse.
+   * - a function of the request: any key.
    */
-  key?: 'session' | 'principal' | ((ctx: MessageContext) => string);
+  key?: 'principal' | 'address' | 'session' | ((ctx: MessageContext) => string);
   /** Only these methods count (and are limited). Default: every request. */
   methods?: readonly string[];
   /** Only `tools/call` of these tools count (and are limited). */
@@ -32,31 +36,31 @@ export interface RateLimitOptions {
  * ```
  */
 export function rateLimit(options: RateLimitOptions): MiddlewarePlugin {
-  const { limit, windowMs, key = 'session', methods, tools } = options;
+  const { limit, windowMs, key = 'principal', methods, tools } = options;
   if (!Number.isInteger(limit) || limit < 1) throw new TypeError('rateLimit: limit must be a positive integer');
   if (!(windowMs > 0)) throw new TypeError('rateLimit: windowMs must be positive');
-  const name = options.name ?? `${limit}/${windowMs}${tools === undefined ? '' : `:${tools.join(',')}`}`;
+  const kind = typeof key === 'function' ? 'f' : key;
+  const name = options.name ?? `${limit}/${windowMs}${tools === undefined ? '' : `:${tools.join(',')}`}:${kind}`;
   let env: MiddlewareEnv | undefined;
   const applies = (method: string, params: Record<string, unknown> | undefined) =>
     (methods === undefined || methods.includes(method)) &&
     (tools === undefined || (method === 'tools/call' && tools.includes(String(params?.name))));
-  const consume = (who: string) => env!.rateLimitStore.consume(`rl:${name}:${who}`, env!.clock.now(), limit, windowMs);
-  const identity = (scope: Scope, principal: string | undefined) => (key === 'session' ? scopeKey(scope) : principalKey(principal, scope));
+  const identity = (ctx: MessageContext): string => {
+    if (typeof key === 'function') return `f:${key(ctx)}`;
+    if (key === 'session') return scopeKey(ctx.scope);
+    if (key === 'address') return `n:${ctx.address}`;
+    return principalKey(ctx.principal, `n:${ctx.address}`);
+  };
   return {
     name: `rateLimit ${name}`,
     setup(lent) {
       env = lent;
     },
-    prefetch(request) {
-      // Counted while the session is looked up: one round trip for both. A function key needs the
-      // whole context, so it is counted in handle().
-      if (env === undefined || typeof key === 'function' || !applies(request.method, request.params)) return undefined;
-      return Promise.resolve(consume(identity(request.scope, request.principal)));
-    },
     async handle(ctx, next) {
       if (env === undefined || !applies(ctx.method, ctx.params)) return next();
-      const prefetched = ctx.locals[`rateLimit ${name}`] as Promise<RateLimitResult> | undefined;
-      const result = await (prefetched ?? consume(typeof key === 'function' ? `f:${key(ctx)}` : identity(ctx.scope, ctx.principal)));
+      // Counted here, after the session and its principal were checked: only the owner's requests
+      // use a session's (or principal's) quota.
+      const result = await env.rateLimitStore.consume(`rl:${name}:${identity(ctx)}`, env.clock.now(), limit, windowMs);
       if (result.allowed) return next();
       env.metrics.count('rateLimited');
       throw new JsonRpcError(JsonRpcErrorCode.RateLimited, 'Too Many Requests', {

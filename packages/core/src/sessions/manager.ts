@@ -6,11 +6,19 @@
  */
 import { JsonRpcErrorCode } from '../errors.js';
 import { LRUCache } from 'lru-cache';
-import { type Checked, refusal } from '../http/refusal.js';
+import { type Checked, type Refusal, refusal } from '../http/refusal.js';
 import type { Metrics } from '../metrics.js';
 import type { JSONRPCRequest } from '../protocol/jsonrpc.js';
+import { sessionTag } from '../log.js';
 import { requestedVersion } from '../protocol/versions.js';
-import { type EventStore, type SessionCloseReason, type SessionRecord, type SessionStore, expiryReason } from '../stores/types.js';
+import {
+  type EventStore,
+  type RateLimitStore,
+  type SessionCloseReason,
+  type SessionRecord,
+  type SessionStore,
+  expiryReason,
+} from '../stores/types.js';
 import type { Clock, Logger, McpSession } from '../types.js';
 import { type HandleRuntime, sessionHandle } from './handle.js';
 import type { SessionIdStrategy } from './ids.js';
@@ -41,8 +49,11 @@ export interface SessionManagerSettings {
   readonly state: Omit<StateRuntime, 'store' | 'clock'>;
   readonly idleTimeoutMs: number;
   readonly maxLifetimeMs: number | undefined;
-  readonly maxSessions: number | undefined;
+  readonly maxSessions: number;
   readonly onMaxSessions: 'reject' | 'evict-lru';
+  /** New sessions a minute per principal (anonymous: per client address); 0 for no limit. */
+  readonly sessionCreationLimit: number;
+  readonly rateLimitStore: RateLimitStore;
   readonly sweepIntervalMs: number;
   readonly onSessionCreated: ((session: McpSession) => void | Promise<void>) | undefined;
   readonly onSessionClosed: ((session: McpSession, reason: SessionCloseReason) => void | Promise<void>) | undefined;
@@ -101,9 +112,11 @@ export class SessionManager {
    * until it is saved or given up (a session is stored only once its server answered): concurrent
    * initializes cannot overshoot the limit on one process. Or the 503 when there is no room.
    */
-  async reserve(initialize: JSONRPCRequest, principal: string | undefined): Promise<Checked<{ record: SessionRecord }>> {
+  async reserve(initialize: JSONRPCRequest, principal: string | undefined, address: string): Promise<Checked<{ record: SessionRecord }>> {
     const { maxSessions, onMaxSessions, sweepIntervalMs } = this.#settings;
-    if (maxSessions !== undefined && (await this.store.count()) + this.#reserved.size >= maxSessions) {
+    const paced = await this.#paceCreation(principal, address);
+    if (paced !== undefined) return paced;
+    if ((await this.store.count()) + this.#reserved.size >= maxSessions) {
       let room = false;
       if (onMaxSessions === 'evict-lru') {
         for (const candidate of await this.store.leastRecentlyActive(EVICTION_CANDIDATES)) {
@@ -123,6 +136,27 @@ export class SessionManager {
     const record = this.#newRecord(initialize, principal);
     this.#reserved.add(record.id);
     return { ok: true, record };
+  }
+
+  /** Whether a client's session id can be one of ours (checked before any store work). */
+  isWellFormed(sessionId: string): boolean {
+    return this.#settings.ids.isWellFormed(sessionId);
+  }
+
+  /**
+   * `sessionCreationLimit` sessions a minute per principal, or per client address for anonymous
+   * clients: opening sessions buys no quota and no memory.
+   */
+  async #paceCreation(principal: string | undefined, address: string): Promise<Refusal | undefined> {
+    const { sessionCreationLimit, rateLimitStore, clock } = this.#settings;
+    if (sessionCreationLimit === 0) return undefined;
+    const who = principal === undefined ? `a:n:${address}` : `p:${principal}`;
+    const result = await rateLimitStore.consume(`rl:sessions:${who}`, clock.now(), sessionCreationLimit, 60_000);
+    if (result.allowed) return undefined;
+    return refusal(429, JsonRpcErrorCode.RateLimited, 'Too Many Requests: too many new sessions', {
+      headers: { 'retry-after': String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))) },
+      data: { retryAfterMs: result.retryAfterMs },
+    });
   }
 
   /** Stores a reserved session's record; it exists from now on. Throws when the store does. */
@@ -160,10 +194,12 @@ export class SessionManager {
   /** Counts, logs and announces a session whose `initialize` was answered. */
   async created(record: SessionRecord, session: McpSession): Promise<void> {
     this.#settings.metrics.sessionsCreated += 1;
+    // Logs carry a short hash of the id: it tells sessions apart, and cannot be used as one.
     this.#settings.log.info(
-      { sessionId: record.id, protocolVersion: record.protocolVersion, principal: record.principal },
+      { session: sessionTag(record.id), protocolVersion: record.protocolVersion, principal: record.principal },
       'mcp-session: session created',
     );
+    this.#settings.log.debug({ sessionId: record.id, session: sessionTag(record.id) }, 'mcp-session: session id');
     try {
       await this.#settings.onSessionCreated?.(session);
     } catch (error) {
@@ -239,7 +275,7 @@ export class SessionManager {
       reportError(error);
     }
     metrics.sessionsClosed[reason] += 1;
-    log.info({ sessionId: record.id, reason }, 'mcp-session: session closed');
+    log.info({ session: sessionTag(record.id), reason }, 'mcp-session: session closed');
     try {
       await onSessionClosed?.(this.view(record), reason);
     } catch (error) {

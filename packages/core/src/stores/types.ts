@@ -194,7 +194,9 @@ export type BusMessage =
   | { kind: 'event'; sessionId: string; streamId: string; eventId: string; message: JSONRPCMessage }
   | { kind: 'stream-taken'; sessionId: string; streamId: string; holder: string }
   | { kind: 'terminated'; sessionId: string }
-  | { kind: 'broadcast'; message: JSONRPCMessage; filter?: BroadcastFilter };
+  | { kind: 'broadcast'; message: JSONRPCMessage; filter?: BroadcastFilter }
+  /** Any of the above, sealed with the endpoint's `encryptionKeys`. */
+  | { kind: 'sealed'; sealed: string };
 
 /** Which sessions a broadcast reaches; every condition given must hold. */
 export interface BroadcastFilter {

@@ -15,7 +15,7 @@ import {
 import { connectClient, type TestClient } from '../fixtures/clients.js';
 import { type StateServerProbe, stateServerFactory, stateServerProbe } from '../fixtures/state-server.js';
 import { type AdapterHarness, ManualClock, type RunningApp, sharedStoresOf } from '../harness.js';
-import { openRawSession, postInSession } from '../raw.js';
+import { initializeParams, openRawSession, postInitialize, postInSession } from '../raw.js';
 
 const KEY_A = Buffer.alloc(32, 1).toString('base64');
 const KEY_B = Buffer.alloc(32, 2).toString('base64');
@@ -23,6 +23,29 @@ const KEY_B = Buffer.alloc(32, 2).toString('base64');
 interface JsonRpcReply {
   result?: { content?: Array<{ text?: string }>; tools?: Array<{ name: string }>; contents?: Array<{ text?: string }> };
   error?: { code: number; message: string; data?: { retryAfterMs?: number } };
+}
+
+/** The stores, with every argument they are given recorded in `written` (what reaches them at rest). */
+function tap<T extends object>(stores: T, written: string[]): T {
+  const record = (value: unknown) => {
+    try {
+      written.push(JSON.stringify(value));
+    } catch {
+      written.push(String(value));
+    }
+  };
+  const wrap = <S extends object>(store: S): S =>
+    new Proxy(store, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          record(args);
+          return (value as (...params: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+  return Object.fromEntries(Object.entries(stores).map(([name, store]) => [name, wrap(store as object)])) as T;
 }
 
 /** Per-session state, cleanup, middleware, rate limits, caching, broadcast, encryption and metrics. */
@@ -370,7 +393,54 @@ export function featuresSuite(harness: AdapterHarness): void {
         const moved = await rpc(rotated.url, other, call('state_get', { key: 'secret' }));
         const reply = (await moved.json()) as JsonRpcReply & { result?: { isError?: boolean } };
         expect(reply.result?.isError).toBe(true);
-        expect(reply.result?.content?.[0]?.text).toMatch(/failed authentication/);
+        // The client learns nothing of why (no key id, no decryption detail); the log has the cause.
+        expect(reply.result?.content?.[0]?.text).toMatch(/session state is unavailable/);
+        expect(reply.result?.content?.[0]?.text).not.toMatch(/authentication|k1|k2/);
+      });
+
+      it('seals everything a tool, a client or a broadcast leaves in the stores, and refuses a value written unsealed', async () => {
+        const SECRET = 'TOP-SECRET-4242';
+        const written: string[] = [];
+        const stores = tap(await sharedStoresOf(harness), written);
+        const logged: string[] = [];
+        const logger = {
+          error: (fields: Record<string, unknown>) => void logged.push(String((fields.err as Error | undefined)?.message)),
+          warn: (fields: Record<string, unknown>) => void logged.push(String((fields.err as Error | undefined)?.message)),
+          info: () => undefined,
+          debug: () => undefined,
+        };
+        const { app } = await start({
+          ...stores,
+          logger,
+          responseMode: 'sse',
+          encryptionKeys: [{ id: 'k1', key: KEY_A }],
+          middleware: [cache({ ttlMs: 60_000, methods: ['tools/call'] })],
+        });
+        // The client's initialize, a state value, a tool's answer (an event, a cache entry), a broadcast.
+        const initialized = await postInitialize(app.url, { ...initializeParams(), clientInfo: { name: 'c', version: '1', note: SECRET } });
+        const sessionId = initialized.headers.get('mcp-session-id')!;
+        await initialized.arrayBuffer();
+        await rpc(app.url, sessionId, { jsonrpc: '2.0', method: 'notifications/initialized' });
+        await (await rpc(app.url, sessionId, call('state_set', { key: 'secret', value: JSON.stringify(SECRET) }))).text();
+        const answer = await (await rpc(app.url, sessionId, call('state_get', { key: 'secret' }))).text();
+        expect(answer).toContain(SECRET);
+        await app.sessions.broadcast({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: SECRET } });
+        expect((await app.sessions.get(sessionId))?.clientInfo).toMatchObject({ note: SECRET });
+
+        const everything = written.join('\n');
+        expect(everything).toContain('enc:v1:k1:');
+        expect(everything).not.toContain(SECRET);
+
+        // A value written into the store unsealed (by whoever can write it) is refused, not believed.
+        await stores.sessionStore!.setState(sessionId, 'forged', JSON.stringify('admin'), {
+          now: Date.now(),
+          maxKeys: 100,
+          maxBytes: 100_000,
+        });
+        const forged = (await (await rpc(app.url, sessionId, call('state_get', { key: 'forged' }))).text()) as string;
+        expect(forged).toMatch(/session state is unavailable/);
+        expect(forged).not.toContain('admin');
+        expect(logged.some((message) => /not sealed/.test(message))).toBe(true);
       });
     });
 

@@ -244,7 +244,7 @@ export function hostSuite(harness: AdapterHarness): void {
         const alice = await connect('v2', app.url, { headers: { authorization: 'Bearer alice' } });
         const aliceId = alice.sessionId!;
         expect(await alice.callTool('whoami')).toBe(`${aliceId}|${aliceId}|alice`);
-        expect((await app.sessions.get(aliceId))?.principal).toBe('alice');
+        expect((await app.sessions.get(aliceId))?.principal).toBe('{"client":"alice"}');
         const anonymous = await connect('v1', app.url);
         const anonymousId = anonymous.sessionId!;
         expect(await anonymous.callTool('whoami')).toBe(`${anonymousId}|${anonymousId}|-`);

@@ -107,7 +107,7 @@ export function notFoundRules(start: StartApp): void {
       const alice = { authorization: 'Bearer alice' };
       const bob = { authorization: 'Bearer bob' };
       const sessionId = await openSession(app.url, { headers: alice });
-      expect((await app.sessions.get(sessionId))?.principal).toBe('alice');
+      expect((await app.sessions.get(sessionId))?.principal).toBe('{"client":"alice"}');
 
       for (const who of [bob, {}]) {
         await expectRpcError(await post(app.url, echoCall('x'), { ...session(sessionId), ...who }), 404, SESSION_NOT_FOUND);
