@@ -1,13 +1,18 @@
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { MemorySessionStore } from '@x/mcp-session-core';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createDemoApp } from '../examples/demo/app.js';
+import { type Clock, MemorySessionStore } from '@x/mcp-session-core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createDemoApp, type DemoAuthOptions } from '../examples/demo/app.js';
+import { DemoTokens, LOGIN_LIMITS, type PasswordHash, scryptHash, TOKEN_TTL_SECONDS, tokenKeyFromEnv } from '../examples/demo/auth.js';
 
-/** The demo's tools, from the official SDK client, as the README walks through them. */
+/** The demo's tools and routes, from the official SDK client and plain HTTP, as the README walks through them. */
 interface Demo {
+  /** The app's origin, e.g. http://127.0.0.1:1234. */
+  base: string;
+  /** The MCP endpoint. */
   url: string;
   store: MemorySessionStore;
   close(): Promise<void>;
@@ -21,18 +26,15 @@ afterEach(async () => {
   demo = undefined;
 });
 
-async function startDemo(): Promise<Demo> {
+async function startDemo(auth: DemoAuthOptions = {}, clock?: Clock): Promise<Demo> {
   const store = new MemorySessionStore();
-  const { app, mcp } = createDemoApp({ sessionStore: store }, (req, _res, next) => {
-    // The demo host's auth: `Bearer <user>:<scope,scope>` becomes req.auth.
-    const match = /^Bearer ([^:\s]+):?(\S*)$/.exec(req.headers.authorization ?? '');
-    if (match !== null) Object.assign(req, { auth: { token: match[0], clientId: match[1], scopes: match[2] ? match[2].split(',') : [] } });
-    next();
-  });
+  const { app, mcp } = createDemoApp({ sessionStore: store, ...(clock === undefined ? {} : { clock }) }, auth);
   const server: Server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   demo = {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
+    base,
+    url: `${base}/mcp`,
     store,
     async close() {
       await mcp.close();
@@ -41,6 +43,48 @@ async function startDemo(): Promise<Demo> {
     },
   };
   return demo;
+}
+
+/** POST /login; the raw answer. */
+function login(base: string, username: string, password: string): Promise<Response> {
+  return fetch(`${base}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+}
+
+async function tokenFor(base: string, username: string, password: string): Promise<string> {
+  const response = await login(base, username, password);
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+
+/** One raw `tools/list` POST in a session, with the given token or none. */
+function rawList(url: string, sessionId: string, token?: string): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-session-id': sessionId,
+      'mcp-protocol-version': '2025-11-25',
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+  });
+}
+
+/** scrypt, recording every password it digests. */
+function countingHash(): { hash: PasswordHash; digested: string[] } {
+  const digested: string[] = [];
+  return {
+    digested,
+    hash: (password, salt) => {
+      digested.push(password);
+      return scryptHash(password, salt);
+    },
+  };
 }
 
 interface Connected {
@@ -117,30 +161,176 @@ describe('the demo server', () => {
     expect(outsider.logs).toEqual([]);
   });
 
-  it('secure_login, secure_operation and logout; the admin scope is required with a token', async () => {
-    const { url } = await startDemo();
+  it('the README walkthrough: quoted from examples/demo/walkthrough.ts, and run against the demo', async () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const source = readFileSync(new URL('../examples/demo/walkthrough.ts', import.meta.url), 'utf8');
+    const walkthrough = /\/\/ #region walkthrough\n([\s\S]*?)\/\/ #endregion walkthrough/.exec(source)![1]!.trimEnd();
+    expect(readme).toContain('```ts\n' + walkthrough + '\n```');
+    const { base } = await startDemo();
+    vi.stubEnv('DEMO_URL', base);
+    const lines: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(' ')));
+    try {
+      await import('../examples/demo/walkthrough.js');
+    } finally {
+      log.mockRestore();
+      vi.unstubAllEnvs();
+    }
+    const whoami = JSON.parse(lines.find((line) => line.startsWith('whoami '))!.slice('whoami '.length)) as Record<string, unknown>;
+    expect(whoami).toMatchObject({ authenticated: true, sub: 'admin', clientId: 'mcp-session-demo', scopes: ['admin'] });
+    expect(whoami.principal).toEqual(expect.anything());
+    expect(lines.filter((line) => !line.startsWith('whoami ') && !line.startsWith('heard '))).toEqual([
+      'set_session_data stored color',
+      'get_session_data blue',
+      'secure_operation deploy done by admin',
+      'secure_operation refused: no bearer token (log in with POST /login)',
+      'join_coordination joined',
+      'join_coordination joined',
+      'broadcast_to_sessions broadcast sent',
+    ]);
+    expect(lines.at(-1)).toMatch(/^heard \S{8}: hello$/);
+  });
+
+  it('secure_operation takes its identity from the token alone: admin works; a non-admin token and an anonymous client are refused', async () => {
+    const { base, url } = await startDemo();
     const anonymous = await connect(url);
+    expect(JSON.parse((await anonymous.call('whoami')).text)).toEqual({ authenticated: false, principal: null });
     expect(await anonymous.call('secure_operation', { action: 'deploy' })).toEqual({
-      text: 'refused: log in with secure_login first',
+      text: 'refused: no bearer token (log in with POST /login)',
       isError: true,
     });
-    expect((await anonymous.call('secure_login', { username: 'admin', password: 'wrong' })).isError).toBe(true);
-    expect((await anonymous.call('secure_login', { username: 'admin', password: 'admin-password' })).text).toBe(
-      'logged in as admin (admin)',
-    );
-    expect((await anonymous.call('secure_operation', { action: 'deploy' })).text).toBe('deploy done by admin');
-    expect((await anonymous.call('logout')).text).toBe('logged out');
-    expect((await anonymous.call('secure_operation', { action: 'deploy' })).isError).toBe(true);
+    // There is no login tool any more: nothing a session can store makes it an admin.
+    const tools = (await anonymous.client.listTools()).tools.map((tool) => tool.name);
+    expect(tools).not.toContain('secure_login');
+    expect(tools).toContain('secure_operation');
 
-    const reader = await connect(url, 'carol:read');
-    await reader.call('secure_login', { username: 'demo', password: 'demo-password' });
-    expect(await reader.call('secure_operation', { action: 'deploy' })).toEqual({
+    const user = await connect(url, await tokenFor(base, 'demo', 'demo-password'));
+    expect(JSON.parse((await user.call('whoami')).text)).toMatchObject({ authenticated: true, sub: 'demo', scopes: [] });
+    expect(await user.call('secure_operation', { action: 'deploy' })).toEqual({
       text: 'refused: the token lacks the admin scope',
       isError: true,
     });
-    const admin = await connect(url, 'dave:read,admin');
-    await admin.call('secure_login', { username: 'demo', password: 'demo-password' });
-    expect((await admin.call('secure_operation', { action: 'deploy' })).text).toBe('deploy done by demo');
+
+    const admin = await connect(url, await tokenFor(base, 'admin', 'admin-password'));
+    expect(await admin.call('secure_operation', { action: 'deploy' })).toEqual({ text: 'deploy done by admin', isError: false });
+  });
+
+  it("binds a session to the token's identity: another user's token or none gets 404, the same user's new token goes on, a bad token 401", async () => {
+    const { base, url } = await startDemo();
+    const admin = await connect(url, await tokenFor(base, 'admin', 'admin-password'));
+    expect((await rawList(url, admin.sessionId, await tokenFor(base, 'demo', 'demo-password'))).status).toBe(404);
+    expect((await rawList(url, admin.sessionId)).status).toBe(404);
+    const again = await rawList(url, admin.sessionId, await tokenFor(base, 'admin', 'admin-password'));
+    expect(again.status).toBe(200);
+    await again.arrayBuffer();
+
+    const anonymous = await connect(url);
+    expect((await rawList(url, anonymous.sessionId, await tokenFor(base, 'admin', 'admin-password'))).status).toBe(404);
+
+    // A forged token: the admin's claims under the demo user's MAC. Refused with 401, not served anonymously.
+    const [version, , mac] = (await tokenFor(base, 'demo', 'demo-password')).split('.');
+    const [, claims] = (await tokenFor(base, 'admin', 'admin-password')).split('.');
+    const forged = await rawList(url, anonymous.sessionId, `${version}.${claims}.${mac}`);
+    expect(forged.status).toBe(401);
+    expect(forged.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
+    expect(await forged.json()).toMatchObject({ error: 'invalid_token' });
+  });
+
+  it('POST /login answers a token for the right password only; a wrong password and an unknown user get the same answer after the same work', async () => {
+    const counting = countingHash();
+    const { base } = await startDemo({ hashPassword: counting.hash });
+    const right = await login(base, 'admin', 'admin-password');
+    expect(right.status).toBe(200);
+    expect(right.headers.get('cache-control')).toBe('no-store');
+    expect(await right.json()).toMatchObject({
+      token_type: 'Bearer',
+      expires_in: TOKEN_TTL_SECONDS,
+      scope: 'admin',
+      access_token: expect.stringMatching(/^v1\./),
+    });
+    const answers = [];
+    for (const [username, password] of [
+      ['admin', 'wrong-for-admin'],
+      ['nobody', 'wrong-for-nobody'],
+      ['demo', 'admin-password-'],
+    ] as const) {
+      const response = await login(base, username, password);
+      answers.push({ status: response.status, body: await response.text() });
+    }
+    expect(new Set(answers.map((answer) => JSON.stringify(answer)))).toEqual(
+      new Set([JSON.stringify({ status: 401, body: '{"error":"invalid_credentials"}' })]),
+    );
+    // One digest per attempt, known user or not (admin-password was digested once more at start-up).
+    const count = (password: string) => counting.digested.filter((digested) => digested === password).length;
+    expect([count('admin-password'), count('wrong-for-admin'), count('wrong-for-nobody'), count('admin-password-')]).toEqual([2, 1, 1, 1]);
+    const malformed = await fetch(`${base}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"username":',
+    });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toEqual({ error: 'invalid_request' });
+  });
+
+  it('rate limits logins per username and per client address: 429 with Retry-After, and no password work', async () => {
+    let now = Date.now();
+    const clock = { now: () => now };
+    const counting = countingHash();
+    const { base } = await startDemo({ hashPassword: counting.hash }, clock);
+    for (let i = 0; i < LOGIN_LIMITS.perUsername; i += 1) expect((await login(base, 'admin', `guess-${i}`)).status).toBe(401);
+    const digests = counting.digested.length;
+    const userLimited = await login(base, 'admin', 'admin-password');
+    expect(userLimited.status).toBe(429);
+    expect(userLimited.headers.get('retry-after')).toBe('12'); // 5 a minute: one more every 12 s
+    expect(await userLimited.json()).toEqual({ error: 'too_many_attempts', retry_after_seconds: 12 });
+    // The address has had 6 attempts; other usernames take it to its limit of 10.
+    for (let i = LOGIN_LIMITS.perUsername + 1; i < LOGIN_LIMITS.perAddress; i += 1)
+      expect((await login(base, `user-${i}`, 'x')).status).toBe(401);
+    const addressLimited = await login(base, 'demo', 'demo-password');
+    expect(addressLimited.status).toBe(429);
+    expect(addressLimited.headers.get('retry-after')).toBe('6'); // 10 a minute: one more every 6 s
+    expect(counting.digested.length).toBe(digests + LOGIN_LIMITS.perAddress - LOGIN_LIMITS.perUsername - 1);
+    // Twelve seconds later the admin may try once more, and gets in.
+    now += 12_000;
+    expect((await login(base, 'admin', 'admin-password')).status).toBe(200);
+    expect((await login(base, 'admin', 'admin-password')).status).toBe(429);
+  });
+
+  it('tokens: forged, re-signed, expired or malformed ones are refused; the key comes from DEMO_TOKEN_KEY, the encryption keys, or start-up', () => {
+    let now = Date.now();
+    const key = tokenKeyFromEnv({ DEMO_TOKEN_KEY: Buffer.alloc(32, 7).toString('base64') });
+    expect(key).toEqual({ key: Buffer.alloc(32, 7), source: 'DEMO_TOKEN_KEY' });
+    const tokens = new DemoTokens(key.key, { now: () => now });
+    const { token, expiresAt } = tokens.issue('demo', []);
+    expect(tokens.verify(token)).toEqual({ token, clientId: 'mcp-session-demo', scopes: [], expiresAt, extra: { sub: 'demo' } });
+    const [version, claims, mac] = token.split('.') as [string, string, string];
+    const raised = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(claims, 'base64url').toString()), scopes: ['admin'] })).toString(
+      'base64url',
+    );
+    expect(tokens.verify(`${version}.${raised}.${mac}`)).toBeUndefined();
+    expect(new DemoTokens(Buffer.alloc(32, 8), { now: () => now }).verify(token)).toBeUndefined();
+    expect(tokens.verify(`v2.${claims}.${mac}`)).toBeUndefined();
+    expect(tokens.verify(`${token}x`)).toBeUndefined();
+    // The MAC's last character carries 2 unused bits: a sibling decodes to the same bytes, and is still refused.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const sibling = mac.slice(0, -1) + alphabet[alphabet.indexOf(mac.at(-1)!) ^ 1];
+    expect(Buffer.from(sibling, 'base64url')).toEqual(Buffer.from(mac, 'base64url'));
+    expect(tokens.verify(`${version}.${claims}.${sibling}`)).toBeUndefined();
+    expect(tokens.verify(`${version}.${claims}`)).toBeUndefined();
+    now += TOKEN_TTL_SECONDS * 1000;
+    expect(tokens.verify(token)).toBeUndefined();
+
+    expect(() => tokenKeyFromEnv({ DEMO_TOKEN_KEY: Buffer.alloc(16).toString('base64') })).toThrow(/at least 32/);
+    const encryption = {
+      MCP_SESSION_ENCRYPTION_KEYS: `k2:${Buffer.alloc(32, 2).toString('base64')},k1:${Buffer.alloc(32, 1).toString('base64')}`,
+    };
+    const derived = tokenKeyFromEnv(encryption);
+    expect(derived.source).toBe('MCP_SESSION_ENCRYPTION_KEYS');
+    expect(tokenKeyFromEnv(encryption).key).toEqual(derived.key); // every process derives the same key
+    expect(derived.key.equals(Buffer.alloc(32, 2))).toBe(false); // and not the encryption key itself
+    const made = tokenKeyFromEnv({});
+    expect(made.source).toBe('start-up');
+    expect(tokenKeyFromEnv({}).key.equals(made.key)).toBe(false);
   });
 
   it('store_sensitive_data is encrypted at rest and read back by retrieve_sensitive_data in its own session only', async () => {
@@ -158,8 +348,13 @@ describe('the demo server', () => {
   it('get_server_config, the cached resource and the rate-limited tool', async () => {
     const { url } = await startDemo();
     const a = await connect(url);
-    const config = JSON.parse((await a.call('get_server_config')).text) as { encryptionAtRest: boolean; stores: string };
-    expect(config).toMatchObject({ encryptionAtRest: true, stores: 'memory' });
+    const config = JSON.parse((await a.call('get_server_config')).text) as Record<string, unknown>;
+    expect(config).toMatchObject({
+      encryptionAtRest: true,
+      stores: 'memory',
+      tokens: expect.stringMatching(/^HMAC-SHA256 bearer tokens from POST \/login, valid 15 min, signed with /),
+      loginRateLimit: '10 attempts a minute per client address, 5 per username',
+    });
     const first = await a.client.readResource({ uri: 'demo://server-info' });
     const second = await a.client.readResource({ uri: 'demo://server-info' });
     expect(second.contents).toEqual(first.contents);

@@ -92,7 +92,7 @@ interface Session {
 
 const clients: Client[] = [];
 
-async function connect(url: string): Promise<Session> {
+async function connect(url: string, token?: string): Promise<Session> {
   const client = new Client({ name: 'scale-out', version: '1.0.0' }, { capabilities: { sampling: {}, elicitation: { form: {} } } });
   const logs: string[] = [];
   const events = new EventEmitter();
@@ -109,6 +109,7 @@ async function connect(url: string): Promise<Session> {
   client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { name: 'Ada' } }));
   const transport = new StreamableHTTPClientTransport(new URL(url), {
     reconnectionOptions: { initialReconnectionDelay: 20, maxReconnectionDelay: 200, reconnectionDelayGrowFactor: 1.5, maxRetries: 10 },
+    ...(token === undefined ? {} : { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
   });
   await client.connect(transport);
   clients.push(client);
@@ -128,6 +129,21 @@ async function connect(url: string): Promise<Session> {
       return content[0]?.text ?? '';
     },
   };
+}
+
+/** POST /login on the demo whose MCP endpoint is `mcpUrl`. */
+function login(mcpUrl: string, username: string, password: string): Promise<Response> {
+  return fetch(mcpUrl.replace(/\/mcp$/, '/login'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+}
+
+async function tokenFor(mcpUrl: string, username: string, password: string): Promise<string> {
+  const response = await login(mcpUrl, username, password);
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { access_token: string }).access_token;
 }
 
 /** Resolves once the proxy has forwarded a request matching `test`. */
@@ -218,6 +234,39 @@ describe('three demo processes on Redis behind a round-robin proxy', () => {
     expect(sender!.logs).not.toContain(text);
   });
 
+  it("accepts a token issued by one process on every process, and answers 404 on every process to another user's token", async () => {
+    for (const p of cluster.processes) expect(p.output()).toMatch(/signed with a key derived from MCP_SESSION_ENCRYPTION_KEYS/);
+    const session = await connect(cluster.proxy.url, await tokenFor(cluster.processes[0]!.url, 'admin', 'admin-password'));
+    for (let i = 0; i < 3; i += 1)
+      expect(await session.call('secure_operation', { action: `deploy ${i}` })).toBe(`deploy ${i} done by admin`);
+    const served = new Set(cluster.proxy.log.filter((entry) => entry.sessionId === session.sessionId).map((entry) => entry.backend));
+    expect(served.size).toBe(3);
+    const other = await tokenFor(cluster.processes[1]!.url, 'demo', 'demo-password');
+    for (const p of cluster.processes) {
+      const response = await fetch(p.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-session-id': session.sessionId,
+          'mcp-protocol-version': '2025-11-25',
+          authorization: `Bearer ${other}`,
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      });
+      expect(response.status).toBe(404);
+    }
+  });
+
+  it('limits logins per username across processes: the Redis rate-limit store is shared', async () => {
+    const username = `nobody-${randomBytes(4).toString('hex')}`;
+    // Five attempts spread over the three processes, then a sixth on yet another process is refused.
+    for (let i = 0; i < 5; i += 1) expect((await login(cluster.processes[i % 3]!.url, username, 'guess')).status).toBe(401);
+    const refused = await login(cluster.processes[2]!.url, username, 'guess');
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
   it('DELETE through one process makes every process answer 404', async () => {
     const session = await connect(cluster.proxy.url);
     await session.call('echo', { text: 'x' });
@@ -290,6 +339,7 @@ describe('the demo on Redis with its default settings', () => {
     let demo = await startDemo(shared.url, prefix, { MCP_SESSION_ENCRYPTION_KEYS: undefined });
     try {
       expect(demo.output()).toMatch(/stored unsealed in Redis/);
+      expect(demo.output()).toMatch(/Tokens are signed with a key made at start-up: other processes on this Redis refuse them/);
       const session = await connect(demo.url);
       await session.call('set_session_data', { key: 'color', value: 'blue' });
       await demo.stop('SIGTERM');

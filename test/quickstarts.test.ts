@@ -103,11 +103,18 @@ describe('README set-up', () => {
     expect(readme).toContain('npx --yes pnpm@10 install');
   });
 
-  it('lists every tool and resource of the demo', () => {
+  it('lists every tool, resource and HTTP route of the demo', () => {
     const demo = readFileSync(new URL('../examples/demo/mcp-server.ts', import.meta.url), 'utf8');
+    const app = readFileSync(new URL('../examples/demo/app.ts', import.meta.url), 'utf8');
     const registered = [...demo.matchAll(/register(Tool|Resource)\(\s*'([^']+)'(?:,\s*'([^']+)')?/g)].map((match) =>
       match[1] === 'Tool' ? `\`${match[2]}\`` : `resource \`${match[3]}\``,
     );
+    // `app.post('/login', …)` is listed as route `POST /login`; `app.use('/mcp', …)` (every method) as route `/mcp`.
+    const routes = [...app.matchAll(/\bapp\.(get|post|put|delete|use)\(\s*'([^']+)'/g)].map(([, method, path]) =>
+      method === 'use' ? `route \`${path}\`` : `route \`${method!.toUpperCase()} ${path}\``,
+    );
+    expect(routes).toContain('route `POST /login`');
+    registered.push(...routes);
     const section = readme.slice(readme.indexOf('## The demo'), readme.indexOf('## Scaling out'));
     const rows = section.split('\n').filter((line) => line.startsWith('| ') && !line.startsWith('| tool') && !line.startsWith('| ---'));
     const listed = rows.flatMap((row) =>

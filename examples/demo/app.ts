@@ -1,17 +1,45 @@
 import express from 'express';
 import { randomBytes } from 'node:crypto';
-import { cache, type McpSessionOptions, MemorySessionStore, rateLimit } from '@x/mcp-session-core';
+import { cache, type McpSessionOptions, MemoryRateLimitStore, MemorySessionStore, rateLimit } from '@x/mcp-session-core';
 import { mcpSession, type McpSessionMiddleware } from '@x/mcp-session-express';
+import {
+  bearerAuth,
+  DemoTokens,
+  demoAccounts,
+  LOGIN_LIMITS,
+  loginHandlers,
+  type PasswordHash,
+  PasswordCheck,
+  scryptHash,
+  TOKEN_TTL_SECONDS,
+  type TokenKey,
+  tokenKeyFromEnv,
+} from './auth.js';
 import { createDemoServer, type DemoConfig } from './mcp-server.js';
 
+/** The demo's own auth settings; by default from the environment (see `auth.ts`). */
+export interface DemoAuthOptions {
+  /** The token signing key; default {@link tokenKeyFromEnv}. */
+  tokenKey?: TokenKey;
+  /** The password digest; default scrypt (tests count its calls). */
+  hashPassword?: PasswordHash;
+}
+
+const KEY_SOURCES: Record<TokenKey['source'], string> = {
+  DEMO_TOKEN_KEY: 'DEMO_TOKEN_KEY',
+  MCP_SESSION_ENCRYPTION_KEYS: 'a key derived from MCP_SESSION_ENCRYPTION_KEYS',
+  'start-up': 'a key made at start-up (this process only)',
+};
+
 /**
- * The demo app: Express with the MCP endpoint at /mcp and Prometheus metrics at /metrics. Stores are in
- * memory unless `stores` are given (the Redis ones, when REDIS_URL is set).
+ * The demo app: Express with `POST /login`, the MCP endpoint at `/mcp` behind the bearer-token check,
+ * and Prometheus metrics at `/metrics`. Stores are in memory unless `stores` are given (the Redis
+ * ones, when REDIS_URL is set); the login rate limit uses the endpoint's `rateLimitStore`.
  */
 export function createDemoApp(
   options: Partial<McpSessionOptions> = {},
-  auth?: express.RequestHandler,
-): { app: express.Express; mcp: McpSessionMiddleware; config: DemoConfig } {
+  auth: DemoAuthOptions = {},
+): { app: express.Express; mcp: McpSessionMiddleware; config: DemoConfig; tokenKey: TokenKey } {
   // State is sealed with MCP_SESSION_ENCRYPTION_KEYS when it is set. Without it, sessions in memory get a
   // key that lives exactly as long as they do (the process); sessions in Redis outlive the process, so
   // their state is stored unsealed rather than under a key the next start could not know.
@@ -20,6 +48,7 @@ export function createDemoApp(
     process.env.MCP_SESSION_ENCRYPTION_KEYS === undefined && !persistent
       ? [{ id: 'demo', key: randomBytes(32).toString('base64') }]
       : undefined;
+  const rateLimitStore = options.rateLimitStore ?? new MemoryRateLimitStore();
   const mcp: McpSessionMiddleware = mcpSession({
     ...(encryptionKeys === undefined ? {} : { encryptionKeys }),
     middleware: [
@@ -27,9 +56,13 @@ export function createDemoApp(
       cache({ ttlMs: 30_000, methods: ['resources/read'], scope: 'global' }),
     ],
     ...options,
+    rateLimitStore,
     // Servers are built per session, once the settings below are known.
     server: (session) => createDemoServer(session, () => mcp.sessions, config),
   });
+  const tokenKey = auth.tokenKey ?? tokenKeyFromEnv();
+  const tokens = new DemoTokens(tokenKey.key, options.clock);
+  const passwords = new PasswordCheck(demoAccounts(), auth.hashPassword ?? scryptHash);
   const { settings } = mcp.endpoint;
   const config: DemoConfig = {
     responseMode: settings.responseMode,
@@ -39,11 +72,15 @@ export function createDemoApp(
     encryptionAtRest: settings.encryptionAtRest,
     rateLimit: 'limited_echo: 5 calls per minute per session',
     cache: 'resources/read: 30 s, shared by all sessions',
+    tokens: `HMAC-SHA256 bearer tokens from POST /login, valid ${TOKEN_TTL_SECONDS / 60} min, signed with ${KEY_SOURCES[tokenKey.source]}`,
+    loginRateLimit: `${LOGIN_LIMITS.perAddress} attempts a minute per client address, ${LOGIN_LIMITS.perUsername} per username`,
   };
   const app = express();
-  // A host's auth middleware goes before the endpoint and sets req.auth (the SDK's AuthInfo).
-  if (auth !== undefined) app.use(auth);
-  app.use('/mcp', mcp);
+  app.disable('x-powered-by');
+  app.post('/login', ...loginHandlers({ tokens, passwords, rateLimitStore, clock: options.clock }));
+  // The host's auth runs before the endpoint and sets req.auth (the SDK's AuthInfo); the library binds
+  // each session to the principal derived from it.
+  app.use('/mcp', bearerAuth(tokens), mcp);
   app.get('/metrics', mcp.endpoint.metricsHandler());
-  return { app, mcp, config };
+  return { app, mcp, config, tokenKey };
 }

@@ -2,12 +2,6 @@ import { McpServer } from '@modelcontextprotocol/server';
 import type { McpSession, SessionDirectory } from '@x/mcp-session-core';
 import { z } from 'zod';
 
-/** Demo accounts for `secure_login`. A real server authenticates with OAuth, never like this. */
-const DEMO_USERS: Record<string, { password: string; role: 'admin' | 'user' }> = {
-  admin: { password: 'admin-password', role: 'admin' },
-  demo: { password: 'demo-password', role: 'user' },
-};
-
 /** What `get_server_config` reports: the non-secret settings the demo runs with. */
 export interface DemoConfig {
   responseMode: string;
@@ -17,11 +11,13 @@ export interface DemoConfig {
   encryptionAtRest: boolean;
   rateLimit: string;
   cache: string;
+  /** Where the bearer-token signing key came from, and how long tokens last. */
+  tokens: string;
+  loginRateLimit: string;
 }
 
 const text = (value: string) => ({ content: [{ type: 'text' as const, text: value }] });
 const JOINED = 'coordination.joined';
-const LOGIN = 'auth.user';
 
 /**
  * The demo's MCP server: one instance per session, built by the session layer. Every tool is backed by
@@ -97,44 +93,51 @@ export function createDemoServer(session: McpSession, sessions?: () => SessionDi
     },
   );
 
+  // Identity comes from the bearer token the host verified on this very request (`authInfo`), never
+  // from session state: whoever holds a session id holds nothing more than the session.
   server.registerTool(
-    'secure_login',
-    {
-      description: 'Logs this session in (demo accounts: admin, demo).',
-      inputSchema: z.object({ username: z.string(), password: z.string() }),
-    },
-    async ({ username, password }) => {
-      const user = DEMO_USERS[username];
-      if (user === undefined || user.password !== password) return { ...text('invalid credentials'), isError: true };
-      await session.state.set(LOGIN, { username, role: user.role }, { ttlMs: 60 * 60_000 });
-      return text(`logged in as ${username} (${user.role})`);
+    'whoami',
+    { description: 'Who this request comes from, from its bearer token (anonymous without one), and whom the session is bound to.' },
+    async (ctx) => {
+      const auth = ctx.http?.authInfo;
+      const principal = session.principal ?? null;
+      if (auth === undefined) return text(JSON.stringify({ authenticated: false, principal }));
+      return text(
+        JSON.stringify({
+          authenticated: true,
+          sub: auth.extra?.sub ?? null,
+          clientId: auth.clientId,
+          scopes: auth.scopes,
+          expiresAt: auth.expiresAt,
+          principal,
+        }),
+      );
     },
   );
   server.registerTool(
     'secure_operation',
     {
-      description: 'Runs a privileged action: needs secure_login, and the admin scope when the request carries a token.',
+      description: 'A privileged action: needs a bearer token with the admin scope on this request (POST /login as admin).',
       inputSchema: z.object({ action: z.string() }),
     },
     async ({ action }, ctx) => {
-      const login = await session.state.get<{ username: string; role: string }>(LOGIN);
-      if (login === undefined) return { ...text('refused: log in with secure_login first'), isError: true };
       const auth = ctx.http?.authInfo;
-      if (auth !== undefined && !auth.scopes.includes('admin'))
-        return { ...text('refused: the token lacks the admin scope'), isError: true };
-      return text(`${action} done by ${login.username}`);
+      if (auth === undefined) return { ...text('refused: no bearer token (log in with POST /login)'), isError: true };
+      if (!auth.scopes.includes('admin')) return { ...text('refused: the token lacks the admin scope'), isError: true };
+      return text(`${action} done by ${String(auth.extra?.sub)}`);
     },
-  );
-  server.registerTool('logout', { description: 'Logs this session out.' }, async () =>
-    text((await session.state.delete(LOGIN)) ? 'logged out' : 'not logged in'),
   );
 
   server.registerTool(
     'store_sensitive_data',
-    { description: 'Stores a secret, encrypted at rest.', inputSchema: z.object({ key: z.string(), value: z.string() }) },
+    {
+      description:
+        "Stores a value in this session's state, sealed at rest when the endpoint has encryption keys. Whoever can use the session reads it back.",
+      inputSchema: z.object({ key: z.string(), value: z.string() }),
+    },
     async ({ key, value }) => {
       await session.state.set(`secret.${key}`, value);
-      return text(`stored ${key}${config?.encryptionAtRest === false ? '' : ' (encrypted at rest)'}`);
+      return text(`stored ${key}${config?.encryptionAtRest === true ? ' (encrypted at rest)' : ' (not encrypted at rest)'}`);
     },
   );
   server.registerTool(

@@ -1,20 +1,37 @@
 import type { AddressInfo } from 'node:net';
 import { createRedisStores } from '@x/mcp-session-redis';
 import { createDemoApp } from './app.js';
+import { usesDefaultPasswords } from './auth.js';
 
 const port = Number(process.env.PORT ?? 3000);
 const host = process.env.HOST ?? '127.0.0.1';
+
+// The demo accounts' default passwords are in the README: they may only be reachable from this machine.
+if (!['127.0.0.1', '::1', 'localhost'].includes(host) && usesDefaultPasswords()) {
+  console.error(
+    `Refusing to listen on ${host} with the demo accounts' public passwords: set DEMO_ADMIN_PASSWORD and DEMO_USER_PASSWORD ` +
+      '(and allowedHosts / allowedOrigins through MCP_SESSION_ALLOWED_HOSTS / MCP_SESSION_ALLOWED_ORIGINS), or listen on 127.0.0.1.',
+  );
+  process.exit(1);
+}
 
 // REDIS_URL switches every store to Redis: any number of these processes then serve any session.
 const redis =
   process.env.REDIS_URL === undefined
     ? undefined
     : createRedisStores({ client: process.env.REDIS_URL, prefix: process.env.MCP_SESSION_REDIS_PREFIX });
-const { app, mcp, config } = createDemoApp(redis === undefined ? {} : { ...redis });
+const { app, mcp, config, tokenKey } = createDemoApp(redis === undefined ? {} : { ...redis });
 if (!config.encryptionAtRest) {
   console.warn(
     'Session state is stored unsealed in Redis. Set MCP_SESSION_ENCRYPTION_KEYS=<id>:<base64 of 32 bytes> ' +
       '(the same on every process) to seal it; a key made up at start-up would not open it after a restart.',
+  );
+}
+console.log(`Auth: ${config.tokens}; logins: ${config.loginRateLimit}.`);
+if (tokenKey.source === 'start-up' && config.stores === 'redis') {
+  console.warn(
+    'Tokens are signed with a key made at start-up: other processes on this Redis refuse them, and so does this one after a ' +
+      'restart. Set DEMO_TOKEN_KEY=<base64 of 32 bytes> (the same on every process), or MCP_SESSION_ENCRYPTION_KEYS, to share one.',
   );
 }
 const server = app.listen(port, host, () => {
