@@ -52,7 +52,9 @@ export function createDemoApp(
   const mcp: McpSessionMiddleware = mcpSession({
     ...(encryptionKeys === undefined ? {} : { encryptionKeys }),
     middleware: [
+      // Per user, or per client address for anonymous clients: a new session buys no new calls.
       rateLimit({ limit: 5, windowMs: 60_000, tools: ['limited_echo'] }),
+      // The server-info resource is the same for everyone, so one entry may serve every caller.
       cache({ ttlMs: 30_000, methods: ['resources/read'], scope: 'global' }),
     ],
     ...options,
@@ -70,7 +72,7 @@ export function createDemoApp(
     hibernateAfterMs: settings.hibernateAfterMs,
     stores: persistent ? 'redis' : 'memory',
     encryptionAtRest: settings.encryptionAtRest,
-    rateLimit: 'limited_echo: 5 calls per minute per session',
+    rateLimit: 'limited_echo: 5 calls per minute per user (anonymous: per client address)',
     cache: 'resources/read: 30 s, shared by all sessions',
     tokens: `HMAC-SHA256 bearer tokens from POST /login, valid ${TOKEN_TTL_SECONDS / 60} min, signed with ${KEY_SOURCES[tokenKey.source]}`,
     loginRateLimit: `${LOGIN_LIMITS.perAddress} attempts a minute per client address, ${LOGIN_LIMITS.perUsername} per username`,
