@@ -7,11 +7,25 @@
  *   pnpm bench --cases tools --rounds 3 --targets ours-json,sdk-v2-json
  *   pnpm bench --profile ours-json      # V8 profile of one target under tools/call c=32; no RESULTS.md
  *   pnpm bench --profile ours-auto --profile-case init   # ... under session creation c=32
+ *
+ * `--baseline <dir>` compares this checkout with another checkout of the repository (a worktree of an
+ * older commit, with its dependencies installed) in one run: every selected target is also started
+ * from <dir>/bench/targets.ts with <dir> as its working directory, so that checkout's own packages
+ * load; the two run back to back in every round, which goes first alternating and the targets'
+ * order rotating. It measures tools/call (c=1, c=32) and session creation (`--cases tools,init`, the
+ * default; no heap), prints and writes (default bench/.scratch/COMPARE.md, `--out` to change; never
+ * RESULTS.md) each checkout's median server CPU per op and ops/s, the ratios this/baseline, and
+ * whether CPU per op is within 5%. Default targets: ours-auto,ours-fastify,ours-koa. It fails before
+ * the first round when the baseline's bench lacks a chosen target or the `cpu` command.
+ *
+ *   pnpm bench --baseline ../base --cases tools --targets ours-auto,ours-fastify --rounds 5
+ *   pnpm bench --baseline ../base --profile ours-fastify  # profile the baseline's target instead
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { checkBaseline, compare } from './compare.js';
 import {
   type Checkout,
   Child,
@@ -54,6 +68,8 @@ const FIRST_CHECKPOINT_ONLY: ReadonlySet<TargetName> = new Set(['sdk-v1-sse']);
 /** Targets the heap case skips: `ours-redis` keeps its sessions in Redis, so its heap says nothing per session. */
 const NO_HEAP: ReadonlySet<TargetName> = new Set(['ours-redis']);
 const WARM_SESSIONS = 200;
+/** `--baseline`: the adapters, each on its own framework. */
+const COMPARE_TARGETS: TargetName[] = ['ours-auto', 'ours-fastify', 'ours-koa'];
 
 const { values: args } = parseArgs({
   options: {
@@ -61,10 +77,11 @@ const { values: args } = parseArgs({
     'warmup-ms': { type: 'string', default: '400' },
     'measure-ms': { type: 'string', default: '1500' },
     sessions: { type: 'string', default: '10000,100000' },
-    targets: { type: 'string', default: THROUGHPUT_TARGETS.join(',') },
+    targets: { type: 'string' },
     'heap-targets': { type: 'string', default: HEAP_TARGETS.join(',') },
-    cases: { type: 'string', default: 'tools,init,heap' },
-    out: { type: 'string', default: join(here, 'RESULTS.md') },
+    cases: { type: 'string' },
+    out: { type: 'string' },
+    baseline: { type: 'string' },
     profile: { type: 'string' },
     'profile-ms': { type: 'string', default: '10000' },
     'profile-case': { type: 'string', default: 'tools' },
@@ -92,10 +109,10 @@ const settings = {
     .split(',')
     .map((value) => positive('sessions', value))
     .sort((a, b) => a - b),
-  targets: targetList(args.targets),
+  targets: targetList(args.targets ?? (args.baseline === undefined ? THROUGHPUT_TARGETS : COMPARE_TARGETS).join(',')),
   heapTargets: targetList(args['heap-targets']),
-  cases: new Set((args.cases ?? '').split(',')),
-  out: args.out ?? join(here, 'RESULTS.md'),
+  cases: new Set((args.cases ?? (args.baseline === undefined ? 'tools,init,heap' : 'tools,init')).split(',')),
+  out: args.out ?? join(here, args.baseline === undefined ? 'RESULTS.md' : join('.scratch', 'COMPARE.md')),
 };
 
 function toolsCase(concurrency: number): ThroughputCase {
@@ -198,8 +215,8 @@ async function heapCase(target: TargetName): Promise<HeapResult[]> {
 /**
  * `--profile <target>`: tools/call (or `--profile-case init`: session creation) at c=32 with the V8
  * profiler running in the target for the measured window only; writes
- * bench/.profiles/<target>-<case>.cpuprofile (`<target>-<case>-<label>.cpuprofile` for another
- * checkout) and prints the top self times.
+ * bench/.profiles/<target>-<case>.cpuprofile (with `--baseline`: the baseline checkout's target,
+ * <target>-<case>-baseline.cpuprofile) and prints the top self times.
  */
 async function profile(target: TargetName, which: 'tools' | 'init', checkout: Checkout): Promise<void> {
   const child = new Child(target, checkout, [], checkout !== self);
@@ -235,14 +252,36 @@ async function profile(target: TargetName, which: 'tools' | 'init', checkout: Ch
 }
 
 async function main(): Promise<void> {
+  const baseline: Checkout | undefined =
+    args.baseline === undefined
+      ? undefined
+      : {
+          label: 'baseline',
+          root: await checkBaseline(args.baseline, root, args.profile === undefined ? settings.targets : targetList(args.profile)),
+        };
   if (args.profile !== undefined) {
     const [target] = targetList(args.profile);
     if (target === undefined) throw new Error('--profile needs a target name');
     const which = args['profile-case'];
     if (which !== 'tools' && which !== 'init') throw new Error('--profile-case must be tools or init');
-    return profile(target, which, self);
+    return profile(target, which, baseline ?? self);
   }
   const command = ['pnpm bench', ...process.argv.slice(2)].join(' ');
+  if (baseline !== undefined) {
+    const unknown = [...settings.cases].filter((name) => name !== 'tools' && name !== 'init');
+    if (unknown.length > 0) throw new Error(`--baseline compares the cases tools and init only, not ${unknown.join(', ')}`);
+    if (relative(here, settings.out) === 'RESULTS.md') throw new Error('--baseline does not write bench/RESULTS.md; give another --out');
+    return compare({
+      self,
+      baseline,
+      targets: settings.targets,
+      cases: { tools: settings.cases.has('tools'), init: settings.cases.has('init') },
+      rounds: settings.rounds,
+      windows: settings,
+      out: settings.out,
+      command,
+    });
+  }
   const started = performance.now();
   // Other work on the machine skews ops/s: record the 1-minute load average through the run.
   const load = loadSampler();
