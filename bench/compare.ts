@@ -157,12 +157,49 @@ function framework(target: TargetName): string {
   return 'Express';
 }
 
-/** CPU per operation this/baseline − 1, and whether it is within the tolerance. */
-function judge(change: number): string {
-  if (!Number.isFinite(change)) return 'not measured';
-  if (Math.abs(change) <= TOLERANCE) return `within 5% (${signed(change)})`;
-  return change > 0 ? `**not within 5%: ${signed(change)} CPU per op**` : `not within 5%, lower: ${signed(change)} (faster)`;
+/**
+ * A distribution-free confidence interval for the median of the per-round ratios (sorted): the k-th
+ * smallest and k-th largest, k as large as keeps the coverage at 90% or more (5 rounds: min–max, 94%).
+ */
+function medianInterval(sorted: number[]): { low: number; high: number; coverage: number } {
+  const n = sorted.length;
+  if (n === 0) return { low: Number.NaN, high: Number.NaN, coverage: 0 };
+  // P(Binomial(n, 1/2) <= j), accumulated.
+  const tail: number[] = [];
+  let term = 0.5 ** n;
+  let sum = 0;
+  for (let j = 0; j <= n; j += 1) {
+    sum += term;
+    tail.push(sum);
+    term = (term * (n - j)) / (j + 1);
+  }
+  let k = 1;
+  while (k + 1 <= Math.ceil(n / 2) && 1 - 2 * tail[k]! >= 0.9) k += 1;
+  return { low: sorted[k - 1]!, high: sorted[n - k]!, coverage: Math.max(0, 1 - 2 * tail[k - 1]!) };
 }
+
+type Call = 'within' | 'above' | 'below' | 'unresolved';
+
+/**
+ * Within 5% when the interval of the per-round CPU ratios lies inside ±5%, above or below when it
+ * lies wholly outside; otherwise the rounds disagree more than the tolerance and the run does not
+ * decide (the median ratio is still given).
+ */
+function call(row: Row): Call {
+  const { low, high } = medianInterval(row.roundRatios);
+  if (!Number.isFinite(low) || !Number.isFinite(high)) return 'unresolved';
+  if (low >= 1 - TOLERANCE && high <= 1 + TOLERANCE) return 'within';
+  if (low > 1 + TOLERANCE) return 'above';
+  if (high < 1 - TOLERANCE) return 'below';
+  return 'unresolved';
+}
+
+const CALLS: Record<Call, string> = {
+  within: '**within 5%**',
+  above: '**more than 5% above**',
+  below: 'more than 5% below (faster)',
+  unresolved: '**not resolved** (the rounds disagree by more than 5%)',
+};
 
 interface Row {
   target: TargetName;
@@ -212,14 +249,16 @@ function resultsTable(list: Row[]): string {
       'CPU µs/op baseline',
       'CPU this/baseline',
       'per-round CPU ratios (min–median–max)',
+      'interval of their median',
       'ops/s this',
       'ops/s baseline',
       'ops/s this/baseline',
       'errors',
-      'CPU per op',
+      'CPU per op within 5%?',
     ],
     list.map((row) => {
       const r = row.roundRatios;
+      const interval = medianInterval(r);
       return [
         `\`${row.target}\` (${framework(row.target)})`,
         CASE_TITLES[row.key],
@@ -227,28 +266,37 @@ function resultsTable(list: Row[]): string {
         fixed(row.cpuBase, 1),
         times(row.cpuSelf / row.cpuBase),
         r.length === 0 ? '–' : `${fixed(r[0]!, 3)}–${fixed(median(r), 3)}–${fixed(r.at(-1)!, 3)}`,
+        `${fixed(interval.low, 3)}–${fixed(interval.high, 3)} (${(interval.coverage * 100).toFixed(0)}%)`,
         int(row.opsSelf),
         int(row.opsBase),
         times(row.opsSelf / row.opsBase),
         String(row.errors),
-        judge(row.cpuSelf / row.cpuBase - 1),
+        CALLS[call(row)],
       ];
     }),
   );
 }
 
-/** One line per target: within 5% in every case, or not. */
+/** One line per target: within 5% in every case, above in one, or not resolved. */
 function verdicts(options: CompareOptions, list: Row[]): string[] {
   return options.targets.flatMap((target) => {
     const mine = list.filter((row) => row.target === target);
     if (mine.length === 0) return [];
-    const changes = mine.map((row) => row.cpuSelf / row.cpuBase - 1);
-    const within = changes.every((change) => Number.isFinite(change) && Math.abs(change) <= TOLERANCE);
-    const above = changes.some((change) => change > TOLERANCE);
-    const what = within ? '**within 5%**' : above ? '**not within 5% (more CPU per op)**' : 'not within 5%, but lower (faster)';
-    const detail = mine.map(
-      (row) => `${CASE_TITLES[row.key]} ${fixed(row.cpuSelf, 1)} vs ${fixed(row.cpuBase, 1)} µs (${signed(row.cpuSelf / row.cpuBase - 1)})`,
-    );
+    const calls = mine.map(call);
+    const what = calls.every((c) => c === 'within' || c === 'below')
+      ? calls.every((c) => c === 'within')
+        ? CALLS.within
+        : 'within 5% or lower'
+      : calls.includes('above')
+        ? CALLS.above
+        : CALLS.unresolved;
+    const detail = mine.map((row) => {
+      const { low, high } = medianInterval(row.roundRatios);
+      return (
+        `${CASE_TITLES[row.key]} ${fixed(row.cpuSelf, 1)} vs ${fixed(row.cpuBase, 1)} µs ` +
+        `(medians ${signed(row.cpuSelf / row.cpuBase - 1)}; rounds ${signed(low - 1)} to ${signed(high - 1)})`
+      );
+    });
     return [`- \`${target}\` (${framework(target)}): server CPU per op ${what}: ${detail.join('; ')}.`];
   });
 }
@@ -294,7 +342,10 @@ function render(options: CompareOptions, list: Row[], meta: { date: string; elap
     'node_modules. Server CPU is `process.cpuUsage()` of the target process over the measured window,',
     'divided by operations; it is the steadier figure, ops/s shares the cores with the load generator',
     'and with whatever else runs on the machine. Ratios are of medians; the per-round ratios pair the',
-    'two children of each round and show the noise. Within 5% means |CPU this/baseline − 1| ≤ 5%.',
+    'two children of each round; the verdict takes the interval of their median (the k-th smallest and',
+    'largest round, ≥ 90% coverage where the rounds allow: with 5 rounds, min–max at 94%). Within 5% means',
+    'that interval lies inside 0.95–1.05; when it straddles a bound the run does not decide, whatever',
+    'the medians say: run more rounds, or on a quieter machine.',
     '',
     resultsTable(list),
     '',

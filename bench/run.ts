@@ -15,8 +15,9 @@
  * order rotating. It measures tools/call (c=1, c=32) and session creation (`--cases tools,init`, the
  * default; no heap), prints and writes (default bench/.scratch/COMPARE.md, `--out` to change; never
  * RESULTS.md) each checkout's median server CPU per op and ops/s, the ratios this/baseline, and
- * whether CPU per op is within 5%. Default targets: ours-auto,ours-fastify,ours-koa. It fails before
- * the first round when the baseline's bench lacks a chosen target or the `cpu` command.
+ * whether CPU per op is within 5%: judged from the per-round paired ratios, so a run whose rounds
+ * disagree by more than that says it did not decide. Default targets: ours-auto,ours-fastify,ours-koa.
+ * It fails before the first round when the baseline's bench lacks a chosen target or the `cpu` command.
  *
  *   pnpm bench --baseline ../base --cases tools --targets ours-auto,ours-fastify --rounds 5
  *   pnpm bench --baseline ../base --profile ours-fastify  # profile the baseline's target instead
