@@ -1,4 +1,5 @@
 /** Summarizes a V8 `.cpuprofile`: self time by function and by package. */
+import { pathToFileURL } from 'node:url';
 
 interface ProfileNode {
   id: number;
@@ -23,11 +24,15 @@ function origin(url: string): string {
   return url;
 }
 
-function shortUrl(url: string): string {
+/** A script's URL relative to its npm package, or to the checkout (one of `roots`) it is in. */
+function shortUrl(url: string, roots: string[]): string {
   const pnpm = /node_modules\/\.pnpm\/[^/]+\/node_modules\/(.*)$/.exec(url);
   if (pnpm?.[1] !== undefined) return pnpm[1];
-  const workspace = /\/work\/main\/(.*)$/.exec(url);
-  return workspace?.[1] ?? url;
+  for (const root of roots) {
+    const prefix = `${pathToFileURL(root).href}/`;
+    if (url.startsWith(prefix)) return url.slice(prefix.length);
+  }
+  return url;
 }
 
 export interface ProfileSummary {
@@ -36,7 +41,8 @@ export interface ProfileSummary {
   origins: Array<{ origin: string; selfMs: number }>;
 }
 
-export function summarizeProfile(json: string, top = 25): ProfileSummary {
+/** `roots`: the checkouts whose files are named relative to them. */
+export function summarizeProfile(json: string, roots: string[], top = 25): ProfileSummary {
   const profile = JSON.parse(json) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const selfUs = new Map<number, number>();
@@ -52,7 +58,7 @@ export function summarizeProfile(json: string, top = 25): ProfileSummary {
     const ms = us / 1000;
     totalMs += ms;
     const name = frame.functionName || '(anonymous)';
-    const where = frame.url === '' ? '' : `${shortUrl(frame.url)}:${frame.lineNumber + 1}`;
+    const where = frame.url === '' ? '' : `${shortUrl(frame.url, roots)}:${frame.lineNumber + 1}`;
     const key = `${name}@${where}`;
     const entry = functions.get(key) ?? { name, where, selfMs: 0 };
     entry.selfMs += ms;

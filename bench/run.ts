@@ -7,22 +7,47 @@
  *   pnpm bench --cases tools --rounds 3 --targets ours-json,sdk-v2-json
  *   pnpm bench --profile ours-json      # V8 profile of one target under tools/call c=32; no RESULTS.md
  *   pnpm bench --profile ours-auto --profile-case init   # ... under session creation c=32
+ *
+ * `--baseline <dir>` compares this checkout with another checkout of the repository (a worktree of an
+ * older commit, with its dependencies installed) in one run: every selected target is also started
+ * from <dir>/bench/targets.ts with <dir> as its working directory, so that checkout's own packages
+ * load; the two run back to back in every round, which goes first alternating and the targets'
+ * order rotating. It measures tools/call (c=1, c=32) and session creation (`--cases tools,init`, the
+ * default; no heap), prints and writes (default bench/.scratch/COMPARE.md, `--out` to change; never
+ * RESULTS.md) each checkout's median server CPU per op and ops/s, the ratios this/baseline, and
+ * whether CPU per op is within 5%: judged from the per-round paired ratios, so a run whose rounds
+ * disagree by more than that says it did not decide. Default targets: ours-auto,ours-fastify,ours-koa.
+ * It fails before the first round when the baseline's bench lacks a chosen target or the `cpu` command.
+ *
+ *   pnpm bench --baseline ../base --cases tools --targets ours-auto,ours-fastify --rounds 5
+ *   pnpm bench --baseline ../base --profile ours-fastify  # profile the baseline's target instead
  */
-import { type ChildProcess, execFileSync, fork } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { Pool } from 'undici';
-import { callEcho, openPool, openSession, percentile, runFor } from './load.js';
+import { checkBaseline, compare } from './compare.js';
+import {
+  type Checkout,
+  Child,
+  MAX_OPS,
+  REPORTED_PACKAGES,
+  commitOf,
+  loadSampler,
+  machineInfo,
+  measureInit,
+  measureTools,
+  versionOf,
+  withPool,
+} from './harness.js';
+import { callEcho, openSession, runFor } from './load.js';
 import { summarizeProfile } from './profile.js';
-import { CREATION_ONLY, type ChildMessage, type CommandName, type Commands, type TargetName, TARGETS, isTargetName } from './protocol.js';
+import { CREATION_ONLY, type TargetName, TARGETS, isTargetName } from './protocol.js';
 import { type HeapResult, type Meta, type Sample, type ThroughputCase, renderReport } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const MAX_OPS = 2_000_000;
+const self: Checkout = { label: 'this', root };
 const THROUGHPUT_TARGETS: TargetName[] = [
   'ours-json',
   'ours-auto',
@@ -44,6 +69,8 @@ const FIRST_CHECKPOINT_ONLY: ReadonlySet<TargetName> = new Set(['sdk-v1-sse']);
 /** Targets the heap case skips: `ours-redis` keeps its sessions in Redis, so its heap says nothing per session. */
 const NO_HEAP: ReadonlySet<TargetName> = new Set(['ours-redis']);
 const WARM_SESSIONS = 200;
+/** `--baseline`: the adapters, each on its own framework. */
+const COMPARE_TARGETS: TargetName[] = ['ours-auto', 'ours-fastify', 'ours-koa'];
 
 const { values: args } = parseArgs({
   options: {
@@ -51,10 +78,11 @@ const { values: args } = parseArgs({
     'warmup-ms': { type: 'string', default: '400' },
     'measure-ms': { type: 'string', default: '1500' },
     sessions: { type: 'string', default: '10000,100000' },
-    targets: { type: 'string', default: THROUGHPUT_TARGETS.join(',') },
+    targets: { type: 'string' },
     'heap-targets': { type: 'string', default: HEAP_TARGETS.join(',') },
-    cases: { type: 'string', default: 'tools,init,heap' },
-    out: { type: 'string', default: join(here, 'RESULTS.md') },
+    cases: { type: 'string' },
+    out: { type: 'string' },
+    baseline: { type: 'string' },
     profile: { type: 'string' },
     'profile-ms': { type: 'string', default: '10000' },
     'profile-case': { type: 'string', default: 'tools' },
@@ -82,95 +110,11 @@ const settings = {
     .split(',')
     .map((value) => positive('sessions', value))
     .sort((a, b) => a - b),
-  targets: targetList(args.targets),
+  targets: targetList(args.targets ?? (args.baseline === undefined ? THROUGHPUT_TARGETS : COMPARE_TARGETS).join(',')),
   heapTargets: targetList(args['heap-targets']),
-  cases: new Set((args.cases ?? '').split(',')),
+  cases: new Set((args.cases ?? (args.baseline === undefined ? 'tools,init,heap' : 'tools,init')).split(',')),
+  out: args.out ?? join(here, args.baseline === undefined ? 'RESULTS.md' : join('.scratch', 'COMPARE.md')),
 };
-
-const targetFlags = (process.env.BENCH_TARGET_FLAGS ?? '').split(' ').filter((flag) => flag !== '');
-
-/** A target server in a child process, and the IPC to it. */
-class Child {
-  readonly name: TargetName;
-  readonly #proc: ChildProcess;
-  readonly #pending = new Map<number, (message: ChildMessage) => void>();
-  readonly #exited: Promise<void>;
-  #seq = 0;
-  #port: Promise<number>;
-
-  constructor(name: TargetName, execArgv: string[] = []) {
-    this.name = name;
-    this.#proc = fork(join(here, 'targets.ts'), [name], {
-      cwd: root,
-      // BENCH_TARGET_FLAGS: extra Node flags for every target (`--trace-gc`, say), split on spaces.
-      execArgv: ['--import', 'tsx', '--conditions=@x/source', '--expose-gc', ...execArgv, ...targetFlags],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.#exited = new Promise((resolve) => this.#proc.once('exit', () => resolve()));
-    this.#port = new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${name} did not start in 30 s`)), 30_000);
-      void this.#exited.then(() => reject(new Error(`${name} exited before it was ready`)));
-      this.#proc.on('message', (message: ChildMessage) => {
-        if (message.type === 'ready') {
-          clearTimeout(timer);
-          resolve(message.port);
-        } else this.#pending.get(message.id)?.(message);
-      });
-    });
-  }
-
-  async origin(): Promise<string> {
-    return `http://127.0.0.1:${await this.#port}`;
-  }
-
-  call<K extends CommandName>(cmd: K, timeoutMs = 60_000): Promise<Commands[K]> {
-    const id = ++this.#seq;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.name}: ${cmd} timed out`)), timeoutMs);
-      this.#pending.set(id, (message) => {
-        clearTimeout(timer);
-        this.#pending.delete(id);
-        if (message.type === 'reply') resolve(message.value as Commands[K]);
-        else reject(new Error(`${this.name}: ${cmd}: ${message.type === 'error' ? message.message : 'bad reply'}`));
-      });
-      this.#proc.send({ id, cmd });
-    });
-  }
-
-  /** Asks the child to close and exit; kills it (by its own handle) when it does not. */
-  async close(): Promise<void> {
-    if (this.#proc.exitCode !== null || this.#proc.signalCode !== null) return;
-    await this.call('close', 30_000).catch((error: unknown) => console.error(String(error)));
-    const exited = await Promise.race([this.#exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 10_000))]);
-    if (!exited) this.#proc.kill('SIGKILL');
-  }
-}
-
-/** Warm-up, then one measured window with the server's CPU read before and after. */
-async function measure(child: Child, concurrency: number, op: () => Promise<unknown>): Promise<Sample> {
-  await runFor(concurrency, { durationMs: settings.warmupMs, maxOps: MAX_OPS }, op);
-  const before = await child.call('cpu');
-  const run = await runFor(concurrency, { durationMs: settings.measureMs, maxOps: MAX_OPS }, op);
-  const after = await child.call('cpu');
-  const cpuUs = after.user + after.system - before.user - before.system;
-  return {
-    opsPerSec: (run.ops / run.elapsedMs) * 1000,
-    cpuUsPerOp: cpuUs / Math.max(run.ops, 1),
-    p50Ms: percentile(run.latencies, 50),
-    p99Ms: percentile(run.latencies, 99),
-    errors: run.errors,
-    firstError: run.firstError,
-  };
-}
-
-async function withPool<T>(origin: string, connections: number, use: (pool: Pool) => Promise<T>): Promise<T> {
-  const pool = openPool(origin, connections);
-  try {
-    return await use(pool);
-  } finally {
-    await pool.close();
-  }
-}
 
 function toolsCase(concurrency: number): ThroughputCase {
   return {
@@ -197,26 +141,21 @@ function record(entry: ThroughputCase, target: TargetName, sample: Sample): void
 }
 
 async function throughputRound(target: TargetName, round: number): Promise<void> {
-  const child = new Child(target);
+  const child = new Child(target, self);
   try {
-    const origin = await child.origin();
     const notes: string[] = [];
     if (settings.cases.has('tools') && !CREATION_ONLY.has(target)) {
       for (const [concurrency, entry] of [
         [1, cases.tools1],
         [32, cases.tools32],
       ] as const) {
-        const sample = await withPool(origin, concurrency, async (pool) => {
-          const session = await openSession(pool);
-          let id = 0;
-          return measure(child, concurrency, () => callEcho(pool, session, ++id));
-        });
+        const sample = await measureTools(child, settings, concurrency);
         record(entry, target, sample);
         notes.push(`tools c=${concurrency} ${Math.round(sample.opsPerSec)}/s ${sample.cpuUsPerOp.toFixed(0)}µs`);
       }
     }
     if (settings.cases.has('init')) {
-      const sample = await withPool(origin, 32, (pool) => measure(child, 32, () => openSession(pool)));
+      const sample = await measureInit(child, settings);
       record(cases.init32, target, sample);
       notes.push(`init c=32 ${Math.round(sample.opsPerSec)}/s ${sample.cpuUsPerOp.toFixed(0)}µs`);
     }
@@ -233,7 +172,7 @@ async function throughputRound(target: TargetName, round: number): Promise<void>
 async function heapCase(target: TargetName): Promise<HeapResult[]> {
   const checkpoints = FIRST_CHECKPOINT_ONLY.has(target) ? settings.sessions.slice(0, 1) : settings.sessions;
   const largest = checkpoints.at(-1) ?? 0;
-  const child = new Child(target, largest > 20_000 ? ['--max-old-space-size=8192'] : []);
+  const child = new Child(target, self, largest > 20_000 ? ['--max-old-space-size=8192'] : []);
   const results: HeapResult[] = [];
   try {
     const origin = await child.origin();
@@ -277,14 +216,14 @@ async function heapCase(target: TargetName): Promise<HeapResult[]> {
 /**
  * `--profile <target>`: tools/call (or `--profile-case init`: session creation) at c=32 with the V8
  * profiler running in the target for the measured window only; writes
- * bench/.profiles/<target>-<case>.cpuprofile and prints the top self times.
+ * bench/.profiles/<target>-<case>.cpuprofile (with `--baseline`: the baseline checkout's target,
+ * <target>-<case>-baseline.cpuprofile) and prints the top self times.
  */
-async function profile(target: TargetName, which: 'tools' | 'init'): Promise<void> {
-  const child = new Child(target);
+async function profile(target: TargetName, which: 'tools' | 'init', checkout: Checkout): Promise<void> {
+  const child = new Child(target, checkout, [], checkout !== self);
   let json: string;
   try {
-    const origin = await child.origin();
-    json = await withPool(origin, 32, async (pool) => {
+    json = await withPool(await child.origin(), 32, async (pool) => {
       const session = await openSession(pool);
       let id = 0;
       const op = which === 'init' ? () => openSession(pool) : () => callEcho(pool, session, ++id);
@@ -294,7 +233,7 @@ async function profile(target: TargetName, which: 'tools' | 'init'): Promise<voi
       const { profile: recorded } = await child.call('profileStop');
       const rate = (run.ops / run.elapsedMs) * 1000;
       console.log(
-        `${target}: ${run.ops} × ${which} in ${(run.elapsedMs / 1000).toFixed(1)} s (${rate.toFixed(0)}/s), ${run.errors} errors`,
+        `${child.label}: ${run.ops} × ${which} in ${(run.elapsedMs / 1000).toFixed(1)} s (${rate.toFixed(0)}/s), ${run.errors} errors`,
       );
       return recorded;
     });
@@ -303,9 +242,9 @@ async function profile(target: TargetName, which: 'tools' | 'init'): Promise<voi
   }
   const dir = join(here, '.profiles');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${target}-${which}.cpuprofile`);
+  const file = join(dir, `${target}-${which}${checkout === self ? '' : `-${checkout.label}`}.cpuprofile`);
   writeFileSync(file, json);
-  const summary = summarizeProfile(json);
+  const summary = summarizeProfile(json, [checkout.root]);
   const pct = (ms: number) => `${((ms / summary.totalMs) * 100).toFixed(1).padStart(5)}%`;
   console.log(`\n${relative(root, file)}: ${summary.totalMs.toFixed(0)} ms sampled\n\n self ms  self %  function`);
   for (const f of summary.functions) console.log(`${f.selfMs.toFixed(0).padStart(8)}  ${pct(f.selfMs)}  ${f.name}  ${f.where}`);
@@ -313,44 +252,40 @@ async function profile(target: TargetName, which: 'tools' | 'init'): Promise<voi
   for (const o of summary.origins) console.log(`${o.selfMs.toFixed(0).padStart(8)}  ${pct(o.selfMs)}  ${o.origin}`);
 }
 
-function versionOf(pkg: string): string {
-  const dir = pkg.startsWith('@x/') ? join(root, 'packages', pkg.slice('@x/mcp-session-'.length)) : join(root, 'node_modules', pkg);
-  return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
-}
-
-function machineInfo(): Meta['machine'] {
-  const cpu = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
-  const nproc = execFileSync('nproc', { encoding: 'utf8' }).trim();
-  let commit = 'unknown';
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'packages'], { cwd: root, encoding: 'utf8' }).trim() !== '';
-    commit = dirty ? `${head} + uncommitted changes in packages/` : head;
-  } catch {
-    // not a git checkout
-  }
-  return [
-    ['nproc', `${nproc} (availableParallelism ${availableParallelism()})`],
-    ['CPU', cpu],
-    ['node', process.version],
-    ['commit', commit],
-  ];
-}
-
 async function main(): Promise<void> {
+  const baseline: Checkout | undefined =
+    args.baseline === undefined
+      ? undefined
+      : {
+          label: 'baseline',
+          root: await checkBaseline(args.baseline, root, args.profile === undefined ? settings.targets : targetList(args.profile)),
+        };
   if (args.profile !== undefined) {
     const [target] = targetList(args.profile);
     if (target === undefined) throw new Error('--profile needs a target name');
     const which = args['profile-case'];
     if (which !== 'tools' && which !== 'init') throw new Error('--profile-case must be tools or init');
-    return profile(target, which);
+    return profile(target, which, baseline ?? self);
+  }
+  const command = ['pnpm bench', ...process.argv.slice(2)].join(' ');
+  if (baseline !== undefined) {
+    const unknown = [...settings.cases].filter((name) => name !== 'tools' && name !== 'init');
+    if (unknown.length > 0) throw new Error(`--baseline compares the cases tools and init only, not ${unknown.join(', ')}`);
+    if (relative(here, settings.out) === 'RESULTS.md') throw new Error('--baseline does not write bench/RESULTS.md; give another --out');
+    return compare({
+      self,
+      baseline,
+      targets: settings.targets,
+      cases: { tools: settings.cases.has('tools'), init: settings.cases.has('init') },
+      rounds: settings.rounds,
+      windows: settings,
+      out: settings.out,
+      command,
+    });
   }
   const started = performance.now();
   // Other work on the machine skews ops/s: record the 1-minute load average through the run.
-  const loads: number[] = [];
-  const sampleLoad = () => loads.push(Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]));
-  sampleLoad();
-  const loadTimer = setInterval(sampleLoad, 10_000);
+  const load = loadSampler();
   if (settings.cases.has('tools') || settings.cases.has('init')) {
     for (let round = 0; round < settings.rounds; round += 1) {
       // Rotate the order each round so no target always runs first (or right after another).
@@ -367,30 +302,14 @@ async function main(): Promise<void> {
     }
   }
 
-  clearInterval(loadTimer);
+  const loadSeen = load.stop();
   const elapsedS = (performance.now() - started) / 1000;
-  const load = `mean ${(loads.reduce((a, b) => a + b, 0) / loads.length).toFixed(2)}, max ${Math.max(...loads).toFixed(2)} (${loads.length} samples; the bench alone keeps it near 2)`;
   const meta: Meta = {
     date: new Date().toISOString(),
-    command: ['pnpm bench', ...process.argv.slice(2)].join(' '),
+    command,
     elapsedS,
-    machine: [...machineInfo(), ['load average (1 min) during the run', load]],
-    versions: [
-      '@x/mcp-session-core',
-      '@x/mcp-session-express',
-      '@x/mcp-session-fastify',
-      '@x/mcp-session-koa',
-      '@x/mcp-session-redis',
-      '@modelcontextprotocol/server',
-      '@modelcontextprotocol/node',
-      '@modelcontextprotocol/sdk',
-      'express',
-      'fastify',
-      'koa',
-      'ioredis',
-      'zod',
-      'undici',
-    ].map((pkg): [string, string] => [pkg, versionOf(pkg)]),
+    machine: [...machineInfo(), ['commit', commitOf(root)], ['load average (1 min) during the run', loadSeen]],
+    versions: REPORTED_PACKAGES.map((pkg): [string, string] => [pkg, versionOf(root, pkg)]),
     settings: [
       ['rounds', String(settings.rounds)],
       ['warm-up / measured window', `${settings.warmupMs} ms / ${settings.measureMs} ms per target, case and round`],
@@ -399,8 +318,8 @@ async function main(): Promise<void> {
     ],
   };
   const measured = [cases.tools1, cases.tools32, cases.init32].filter((entry) => entry.samples.size > 0);
-  writeFileSync(args.out ?? join(here, 'RESULTS.md'), renderReport(meta, measured, heap, cases));
-  console.log(`\nwrote ${relative(process.cwd(), args.out ?? '')} in ${elapsedS.toFixed(0)} s`);
+  writeFileSync(settings.out, renderReport(meta, measured, heap, cases));
+  console.log(`\nwrote ${relative(process.cwd(), settings.out)} in ${elapsedS.toFixed(0)} s`);
 }
 
 main().catch((error: unknown) => {

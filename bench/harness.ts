@@ -1,0 +1,203 @@
+/**
+ * What bench/run.ts and bench/compare.ts share: a target server in a child process (started from
+ * the bench/targets.ts of a given checkout), a measured window with the server's CPU, a pool, and
+ * what a report says about the machine and a checkout.
+ */
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import type { Pool } from 'undici';
+import { callEcho, openPool, openSession, percentile, runFor } from './load.js';
+import type { ChildMessage, CommandName, Commands, TargetName } from './protocol.js';
+import type { Sample } from './report.js';
+
+export const MAX_OPS = 2_000_000;
+
+/** The warm-up and the measured window of every sample. */
+export interface Windows {
+  warmupMs: number;
+  measureMs: number;
+}
+
+/** A checkout whose bench/targets.ts a child runs, with that checkout as its working directory. */
+export interface Checkout {
+  /** Shown in messages: `this`, `baseline`. */
+  label: string;
+  /** The checkout's root directory. */
+  root: string;
+}
+
+const targetFlags = (process.env.BENCH_TARGET_FLAGS ?? '').split(' ').filter((flag) => flag !== '');
+
+/**
+ * A target server in a child process, and the IPC to it. The child runs `<root>/bench/targets.ts`
+ * with `cwd` = root, so `--import tsx` and every package (ours through `--conditions=@x/source`) load
+ * from that checkout's node_modules and sources.
+ */
+export class Child {
+  readonly name: TargetName;
+  /** `ours-auto`, or `ours-auto (baseline)` for a child of another checkout. */
+  readonly label: string;
+  readonly #proc: ChildProcess;
+  readonly #pending = new Map<number, (message: ChildMessage) => void>();
+  readonly #exited: Promise<void>;
+  #seq = 0;
+  #port: Promise<number>;
+
+  constructor(name: TargetName, checkout: Checkout, execArgv: string[] = [], labelled = false) {
+    this.name = name;
+    this.label = labelled ? `${name} (${checkout.label})` : name;
+    const label = this.label;
+    this.#proc = fork(join(checkout.root, 'bench', 'targets.ts'), [name], {
+      cwd: checkout.root,
+      // BENCH_TARGET_FLAGS: extra Node flags for every target (`--trace-gc`, say), split on spaces.
+      execArgv: ['--import', 'tsx', '--conditions=@x/source', '--expose-gc', ...execArgv, ...targetFlags],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.#exited = new Promise((resolve) => this.#proc.once('exit', () => resolve()));
+    this.#port = new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${label} did not start in 30 s`)), 30_000);
+      void this.#exited.then(() => reject(new Error(`${label} exited before it was ready (${checkout.root}/bench/targets.ts)`)));
+      this.#proc.on('message', (message: ChildMessage) => {
+        if (message.type === 'ready') {
+          clearTimeout(timer);
+          resolve(message.port);
+        } else this.#pending.get(message.id)?.(message);
+      });
+    });
+  }
+
+  async origin(): Promise<string> {
+    return `http://127.0.0.1:${await this.#port}`;
+  }
+
+  call<K extends CommandName>(cmd: K, timeoutMs = 60_000): Promise<Commands[K]> {
+    const id = ++this.#seq;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.label}: ${cmd} timed out`)), timeoutMs);
+      this.#pending.set(id, (message) => {
+        clearTimeout(timer);
+        this.#pending.delete(id);
+        if (message.type === 'reply') resolve(message.value as Commands[K]);
+        else reject(new Error(`${this.label}: ${cmd}: ${message.type === 'error' ? message.message : 'bad reply'}`));
+      });
+      this.#proc.send({ id, cmd });
+    });
+  }
+
+  /** Asks the child to close and exit; kills it (by its own handle) when it does not. */
+  async close(): Promise<void> {
+    if (this.#proc.exitCode !== null || this.#proc.signalCode !== null) return;
+    await this.call('close', 30_000).catch((error: unknown) => console.error(String(error)));
+    const exited = await Promise.race([this.#exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 10_000))]);
+    if (!exited) this.#proc.kill('SIGKILL');
+  }
+}
+
+/** Warm-up, then one measured window with the server's CPU read before and after. */
+export async function measure(child: Child, windows: Windows, concurrency: number, op: () => Promise<unknown>): Promise<Sample> {
+  await runFor(concurrency, { durationMs: windows.warmupMs, maxOps: MAX_OPS }, op);
+  const before = await child.call('cpu');
+  const run = await runFor(concurrency, { durationMs: windows.measureMs, maxOps: MAX_OPS }, op);
+  const after = await child.call('cpu');
+  const cpuUs = after.user + after.system - before.user - before.system;
+  return {
+    opsPerSec: (run.ops / run.elapsedMs) * 1000,
+    cpuUsPerOp: cpuUs / Math.max(run.ops, 1),
+    p50Ms: percentile(run.latencies, 50),
+    p99Ms: percentile(run.latencies, 99),
+    errors: run.errors,
+    firstError: run.firstError,
+  };
+}
+
+export async function withPool<T>(origin: string, connections: number, use: (pool: Pool) => Promise<T>): Promise<T> {
+  const pool = openPool(origin, connections);
+  try {
+    return await use(pool);
+  } finally {
+    await pool.close();
+  }
+}
+
+/** `tools/call` of `echo` on one session at `concurrency`, in a pool of that many connections. */
+export async function measureTools(child: Child, windows: Windows, concurrency: number): Promise<Sample> {
+  return withPool(await child.origin(), concurrency, async (pool) => {
+    const session = await openSession(pool);
+    let id = 0;
+    return measure(child, windows, concurrency, () => callEcho(pool, session, ++id));
+  });
+}
+
+/** Session creation (`initialize` + `notifications/initialized`) at concurrency 32. */
+export async function measureInit(child: Child, windows: Windows): Promise<Sample> {
+  return withPool(await child.origin(), 32, (pool) => measure(child, windows, 32, () => openSession(pool)));
+}
+
+/** The packages whose versions a report lists. */
+export const REPORTED_PACKAGES = [
+  '@x/mcp-session-core',
+  '@x/mcp-session-express',
+  '@x/mcp-session-fastify',
+  '@x/mcp-session-koa',
+  '@x/mcp-session-redis',
+  '@modelcontextprotocol/server',
+  '@modelcontextprotocol/node',
+  '@modelcontextprotocol/sdk',
+  'express',
+  'fastify',
+  'koa',
+  'ioredis',
+  'zod',
+  'undici',
+];
+
+/** A package's version in a checkout: ours from its workspace folder, the rest from the root node_modules. */
+export function versionOf(root: string, pkg: string): string {
+  const dir = pkg.startsWith('@x/') ? join(root, 'packages', pkg.slice('@x/mcp-session-'.length)) : join(root, 'node_modules', pkg);
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'not installed';
+  }
+}
+
+/** A checkout's short commit, noting uncommitted changes under packages/. */
+export function commitOf(root: string): string {
+  try {
+    const git = (...args: string[]) =>
+      execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const head = git('rev-parse', '--short', 'HEAD');
+    const dirty = git('status', '--porcelain', '--', 'packages') !== '';
+    return dirty ? `${head} + uncommitted changes in packages/` : head;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
+/** nproc, CPU model and Node version. */
+export function machineInfo(): Array<[string, string]> {
+  const cpu = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
+  const nproc = execFileSync('nproc', { encoding: 'utf8' }).trim();
+  return [
+    ['nproc', `${nproc} (availableParallelism ${availableParallelism()})`],
+    ['CPU', cpu],
+    ['node', process.version],
+  ];
+}
+
+/** Samples the 1-minute load average every 10 s until `stop()`, which describes what it saw. */
+export function loadSampler(): { stop(): string } {
+  const loads: number[] = [];
+  const sample = () => loads.push(Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]));
+  sample();
+  const timer = setInterval(sample, 10_000);
+  return {
+    stop() {
+      clearInterval(timer);
+      const mean = loads.reduce((a, b) => a + b, 0) / loads.length;
+      return `mean ${mean.toFixed(2)}, max ${Math.max(...loads).toFixed(2)} (${loads.length} samples; the bench alone keeps it near 2)`;
+    },
+  };
+}
