@@ -188,6 +188,10 @@ function oursOptions(name: TargetName, redis: RedisSetup | undefined): McpSessio
     server: () => createV2Server(),
     responseMode,
     clock,
+    // The load generator is one client address opening up to 100,000 sessions: the defaults that
+    // protect a server from one anonymous client would stop it (the SDK targets have no such limits).
+    maxSessions: 1_000_000,
+    sessionCreationLimit: 0,
     ...(name === 'ours-hibernate' ? { hibernateAfterMs: HIBERNATE_AFTER_MS } : {}),
     ...(name === 'ours-sse-noevents' ? { eventStore: null } : {}),
     ...(name === 'ours-lazy' || name === 'ours-fastify-lazy' ? { lazyServer: true } : {}),

@@ -57,7 +57,11 @@ async function plugin(fastify: FastifyInstance, options: McpSessionFastifyOption
   }
   await fastify.register(async function mcpSessionRoute(scope) {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+    const leaveUnread = (_request: FastifyRequest, _payload: unknown, done: (error: null, body: undefined) => void) =>
+      done(null, undefined);
+    // JSON by name finds Fastify's fast lookup; anything else the endpoint answers (415) unread too.
+    scope.addContentTypeParser('application/json', leaveUnread);
+    scope.addContentTypeParser('*', leaveUnread);
     const handler = async function mcpSessionHandler(request: FastifyRequest, reply: FastifyReply) {
       reply.hijack();
       const auth = request.auth ?? (request.raw as { auth?: AuthInfo }).auth;

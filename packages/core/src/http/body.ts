@@ -43,29 +43,35 @@ export function readJsonBody(req: IncomingMessage, limit: number, timeoutMs: num
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let done = false;
-    const timer = setTimeout(() => finish(tooSlow(timeoutMs)), timeoutMs);
-    timer.unref();
-    const finish = (result: BodyResult) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      resolve(result);
-    };
-    req.on('data', (chunk: Buffer) => {
-      if (done) return;
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
         finish(tooLarge(limit));
+        // The rest is read and dropped, so the connection can answer.
         req.resume();
         return;
       }
       chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (done) return;
-      finish(parseBody(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
-    });
-    req.on('error', () => finish(unreadable('Parse error: the body could not be read')));
+    };
+    const onEnd = () => finish(parseBody(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    const onError = () => finish(unreadable('Parse error: the body could not be read'));
+    const timer = setTimeout(() => finish(tooSlow(timeoutMs)), timeoutMs);
+    timer.unref();
+    // Listeners go as soon as the body is read: left on the request, their closures would keep the
+    // body and its parsed message alive as long as the request.
+    const finish = (result: BodyResult) => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.on('error', ignoreError);
+      resolve(result);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
   });
 }
+
+/** A request's late error (the client went away after its body was read) needs a listener, and no more. */
+function ignoreError(): void {}
