@@ -33,7 +33,10 @@ export function createDemoServer(session: McpSession, sessions?: () => SessionDi
 
   server.registerTool(
     'limited_echo',
-    { description: 'Echoes its input; limited to 5 calls a minute per user (anonymous: per client address).', inputSchema: z.object({ text: z.string() }) },
+    {
+      description: 'Echoes its input; limited to 5 calls a minute per user (anonymous: per client address).',
+      inputSchema: z.object({ text: z.string() }),
+    },
     async ({ text: value }) => text(value),
   );
 

@@ -171,20 +171,22 @@ export type McpSessionOptions = z.input<typeof mcpSessionOptionsSchema>;
 /** Options after defaults are applied. */
 export type ResolvedOptions = z.output<typeof mcpSessionOptionsSchema>;
 
-/** Options that cannot come from the environment: functions, stores and objects. */
-type CodeOnlyOption =
-  | 'server'
-  | 'sessionStore'
-  | 'eventStore'
-  | 'messageBus'
-  | 'rateLimitStore'
-  | 'cacheStore'
-  | 'middleware'
-  | 'principal'
-  | 'onSessionCreated'
-  | 'onSessionClosed'
-  | 'clock'
-  | 'logger';
+/** Options that cannot come from the environment (nor show in `endpoint.settings`): functions, stores and objects. */
+const CODE_ONLY_OPTIONS = [
+  'server',
+  'sessionStore',
+  'eventStore',
+  'messageBus',
+  'rateLimitStore',
+  'cacheStore',
+  'middleware',
+  'principal',
+  'onSessionCreated',
+  'onSessionClosed',
+  'clock',
+  'logger',
+] as const satisfies ReadonlyArray<keyof McpSessionOptions>;
+type CodeOnlyOption = (typeof CODE_ONLY_OPTIONS)[number];
 
 /**
  * Every other option can also come from an `MCP_SESSION_*` environment variable, read as its kind
@@ -285,22 +287,7 @@ export function resolveOptions(options: McpSessionOptions, env: Record<string, s
 
 /** The settings an endpoint runs with, as the host app may show them: no functions, stores or keys. */
 export type EndpointSettings = Readonly<
-  Omit<
-    ResolvedOptions,
-    | 'server'
-    | 'sessionStore'
-    | 'eventStore'
-    | 'messageBus'
-    | 'rateLimitStore'
-    | 'cacheStore'
-    | 'middleware'
-    | 'principal'
-    | 'onSessionCreated'
-    | 'onSessionClosed'
-    | 'clock'
-    | 'logger'
-    | 'encryptionKeys'
-  > & {
+  Omit<ResolvedOptions, CodeOnlyOption | 'encryptionKeys'> & {
     /** Whether state is sealed at rest (`encryptionKeys` are set). */
     encryptionAtRest: boolean;
   }
@@ -308,21 +295,7 @@ export type EndpointSettings = Readonly<
 
 /** What {@link EndpointSettings} shows of resolved options. */
 export function endpointSettings(options: ResolvedOptions): EndpointSettings {
-  const {
-    server: _server,
-    sessionStore: _sessionStore,
-    eventStore: _eventStore,
-    messageBus: _messageBus,
-    rateLimitStore: _rateLimitStore,
-    cacheStore: _cacheStore,
-    middleware: _middleware,
-    principal: _principal,
-    onSessionCreated: _onSessionCreated,
-    onSessionClosed: _onSessionClosed,
-    clock: _clock,
-    logger: _logger,
-    encryptionKeys,
-    ...settings
-  } = options;
-  return Object.freeze({ ...settings, encryptionAtRest: encryptionKeys !== undefined });
+  const settings: Record<string, unknown> = { ...options, encryptionAtRest: options.encryptionKeys !== undefined };
+  for (const option of [...CODE_ONLY_OPTIONS, 'encryptionKeys']) delete settings[option];
+  return Object.freeze(settings) as EndpointSettings;
 }

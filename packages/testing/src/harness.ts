@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { afterEach } from 'vitest';
 import type { AuthInfo, McpSessionEndpoint, McpSessionOptions, SessionDirectory } from '@x/mcp-session-core';
 
 /**
@@ -78,4 +79,23 @@ export class ManualClock {
   advance(ms: number): void {
     this.#now += ms;
   }
+}
+
+/**
+ * A `start` that runs apps of the harness with the given defaults, each closed after the test that
+ * started it. Call it inside a `describe` (it registers an `afterEach`).
+ */
+export function appsFor(
+  harness: AdapterHarness,
+  defaults: () => Partial<McpSessionOptions>,
+): (options?: Partial<McpSessionOptions>, host?: HostOptions) => Promise<RunningApp> {
+  const apps: RunningApp[] = [];
+  afterEach(async () => {
+    for (const app of apps.splice(0)) await app.close();
+  });
+  return async (options = {}, host) => {
+    const app = await harness.start({ ...defaults(), ...options } as McpSessionOptions, host);
+    apps.push(app);
+    return app;
+  };
 }

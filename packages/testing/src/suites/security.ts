@@ -13,9 +13,9 @@ import {
   cache,
   rateLimit,
 } from '@x/mcp-session-core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { AdapterHarness, HostOptions, RunningApp } from '../harness.js';
+import { type AdapterHarness, type HostOptions, appsFor } from '../harness.js';
 import { type Json, echoCall, expectEcho, expectRpcError, openSession, post, readResponse, session } from './http-rules/helpers.js';
 
 /** Bearer `<client>` or `<client>/<sub>`: a token the host's auth turns into the SDK's AuthInfo. */
@@ -67,16 +67,7 @@ class CountingRateLimitStore extends MemoryRateLimitStore {
 
 export function securitySuite(harness: AdapterHarness): void {
   describe('secure by default', () => {
-    const apps: RunningApp[] = [];
-    afterEach(async () => {
-      for (const app of apps.splice(0)) await app.close();
-    });
-
-    async function start(options: Partial<McpSessionOptions> = {}, host?: HostOptions): Promise<RunningApp> {
-      const app = await harness.start({ server: listServer(), ...options }, host);
-      apps.push(app);
-      return app;
-    }
+    const start = appsFor(harness, () => ({ server: listServer() }));
 
     it('a 12 KB or malformed session header touches no store and no middleware, and answers 404', async () => {
       const sessionStore = new CountingSessionStore();

@@ -5,8 +5,8 @@
  */
 import { request as httpRequest } from 'node:http';
 import type { McpSessionOptions } from '@x/mcp-session-core';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type AdapterHarness, ManualClock, type RunningApp } from '../../harness.js';
+import { describe, expect, it } from 'vitest';
+import { type AdapterHarness, ManualClock, type RunningApp, appsFor } from '../../harness.js';
 import {
   ACCEPT,
   type Json,
@@ -24,16 +24,9 @@ const holdCall = (id: number): Json => ({ jsonrpc: '2.0', id, method: 'tools/cal
 
 export function requestLimitsSuite(harness: AdapterHarness): void {
   describe('every request answered, every buffer bounded', () => {
-    const apps: RunningApp[] = [];
-    afterEach(async () => {
-      for (const app of apps.splice(0)) await app.close();
-    });
-
-    async function start(fixture: Gate, options: Partial<McpSessionOptions> = {}): Promise<RunningApp> {
-      const app = await harness.start({ server: fixture.factory, ...options });
-      apps.push(app);
-      return app;
-    }
+    const run = appsFor(harness, () => ({}));
+    const start = (fixture: Gate, options: Partial<McpSessionOptions> = {}): Promise<RunningApp> =>
+      run({ server: fixture.factory, ...options });
 
     describe('requestTimeoutMs', () => {
       it('answers a request the server never answers with -32001 once its deadline passed, and cancels it', async () => {

@@ -5,8 +5,8 @@
  */
 import { type Socket, connect } from 'node:net';
 import { MemoryEventStore, type McpSessionOptions } from '@x/mcp-session-core';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { AdapterHarness, RunningApp } from '../../harness.js';
+import { describe, expect, it } from 'vitest';
+import { type AdapterHarness, type RunningApp, appsFor } from '../../harness.js';
 import { type Json, get, openSession, parseSse, post, readMessages, session } from '../http-rules/helpers.js';
 import { type Gate, gate } from './gate.js';
 
@@ -65,16 +65,9 @@ export function pausedGet(url: string, sessionId: string): Promise<{ primingId: 
 
 export function streamHardeningSuite(harness: AdapterHarness): void {
   describe('streams of slow clients and long calls', () => {
-    const apps: RunningApp[] = [];
-    afterEach(async () => {
-      for (const app of apps.splice(0)) await app.close();
-    });
-
-    async function start(fixture: Gate, options: Partial<McpSessionOptions> = {}): Promise<RunningApp> {
-      const app = await harness.start({ server: fixture.factory, ...options });
-      apps.push(app);
-      return app;
-    }
+    const run = appsFor(harness, () => ({}));
+    const start = (fixture: Gate, options: Partial<McpSessionOptions> = {}): Promise<RunningApp> =>
+      run({ server: fixture.factory, ...options });
 
     it('auto mode: an answer not ready after sseAfterMs becomes SSE with a priming event and keep-alives', async () => {
       const fixture = gate();
