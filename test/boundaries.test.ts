@@ -48,16 +48,25 @@ describe('package boundaries', () => {
     }
   });
 
-  it('core imports no web framework and no MCP SDK at run time', () => {
+  it('core imports no web framework, and the MCP SDK only on demand, in the one module that serves 2026-07-28', () => {
     const files = sourceFiles(join(root, 'packages', 'core', 'src'));
     expect(files.length).toBeGreaterThan(5);
+    const onDemand: string[] = [];
     for (const file of files) {
       for (const { specifier, typeOnly } of imports(file)) {
+        if (specifier === '@modelcontextprotocol/server' && !typeOnly) {
+          onDemand.push(file);
+          continue;
+        }
         const allowed =
           isBuiltin(specifier) || specifier.startsWith('./') || specifier.startsWith('../') || ['zod', 'lru-cache'].includes(specifier);
         expect(allowed || typeOnly, `${file} imports ${specifier}`).toBe(true);
       }
     }
+    // An optional peer: loaded with import() when a 2026-07-28 request first arrives, never statically.
+    expect(onDemand.map((file) => file.slice(file.indexOf('packages/')))).toEqual(['packages/core/src/live/shared-servers.ts']);
+    const text = readFileSync(join(root, 'packages/core/src/live/shared-servers.ts'), 'utf8');
+    expect(text).not.toMatch(/^\s*import\s[^(]*from\s+['"]@modelcontextprotocol\/server['"]/m);
   });
 
   it.each(['core', 'express', 'koa', 'fastify', 'redis', 'testing'])('%s has no import cycle, type imports included', (name) => {

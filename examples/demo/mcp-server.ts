@@ -24,7 +24,10 @@ const JOINED = 'coordination.joined';
  * a library feature — session state, the session directory, broadcast, the cache and the rate limit
  * configured in `app.ts` — not by maps of its own.
  */
-export function createDemoServer(session: McpSession, sessions?: () => SessionDirectory, config?: DemoConfig): McpServer {
+export function createDemoServer(maybeSession: McpSession | undefined, sessions?: () => SessionDirectory, config?: DemoConfig): McpServer {
+  // Every tool of this demo keeps its state in the session: it serves legacy sessions only.
+  if (maybeSession === undefined) throw new Error('the demo server serves legacy sessions only');
+  const session = maybeSession;
   const server = new McpServer({ name: 'mcp-session-demo', version: '0.1.0' }, { capabilities: { logging: {} } });
 
   server.registerTool('echo', { description: 'Echoes its input.', inputSchema: z.object({ text: z.string() }) }, async ({ text: value }) =>

@@ -10,7 +10,7 @@ const mcp = mcpSession({
   server: (session) => {
     const server = new McpServer({ name: 'quickstart', version: '1.0.0' });
     server.registerTool('echo', { inputSchema: z.object({ text: z.string() }) }, async ({ text }) => ({
-      content: [{ type: 'text', text: `${text} (session ${session.id})` }],
+      content: [{ type: 'text', text: `${text} (session ${session?.id ?? 'none'})` }],
     }));
     return server;
   },

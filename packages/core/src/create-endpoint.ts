@@ -10,26 +10,36 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ClusterRouter } from './cluster/router.js';
 import { Sealer } from './crypto.js';
 import { type HandleRequestOptions, HttpEndpoint } from './http/endpoint.js';
+import type { Lane } from './lanes/lane.js';
+import { RejectLane } from './lanes/legacy-reject.js';
 import { LegacySessionLane } from './lanes/legacy-sessions.js';
+import { StatelessLane } from './lanes/legacy-stateless.js';
+import { ModernLane } from './lanes/modern.js';
+import { Sessionless } from './lanes/sessionless.js';
 import { KeptInitializeResults } from './live/initialize-results.js';
 import { LiveSessions } from './live/live-sessions.js';
+import { SharedServers } from './live/shared-servers.js';
 import type { TransportHost } from './live/transport.js';
 import { defaultLogger, errorReporter, sessionTag } from './log.js';
 import { Metrics, type MetricsSnapshot, prometheusText } from './metrics.js';
 import { type EndpointSettings, type McpSessionOptions, type ResolvedOptions, endpointSettings, resolveOptions } from './options.js';
 import { Dispatcher } from './pipeline/dispatcher.js';
 import type { JSONRPCNotification } from './protocol/jsonrpc.js';
+import { LEGACY_PROTOCOL_VERSIONS } from './protocol/versions.js';
 import { formatInstanceId } from './protocol/wire.js';
+import { StateHandleManager } from './sessions/handles.js';
 import { randomSessionIds } from './sessions/ids.js';
 import { SessionManager } from './sessions/manager.js';
 import { principalResolver } from './sessions/principal.js';
+import { SealedRequestState } from './sessions/request-state.js';
 import { Sweeper } from './sessions/sweeper.js';
 import { MemoryCacheStore, MemoryEventStore, MemoryMessageBus, MemoryRateLimitStore, MemorySessionStore } from './stores/memory.js';
 import { sealedCacheStore, sealedEventStore, sealedMessageBus, sealedSessionStore } from './stores/sealed.js';
 import type { BroadcastFilter } from './stores/types.js';
+import { ListenStreams } from './streams/listen.js';
 import { StreamRegistry } from './streams/registry.js';
 import { GetStreams } from './streams/resumption.js';
-import type { McpSession, MessageMiddleware, MiddlewarePlugin } from './types.js';
+import type { ChangeNotifier, Era, McpSession, MessageMiddleware, MiddlewarePlugin, ServerContext, StateHandles } from './types.js';
 
 export type { HandleRequestOptions } from './http/endpoint.js';
 
@@ -61,6 +71,10 @@ export interface McpSessionEndpoint {
   readonly settings: EndpointSettings;
   /** This process's id among those sharing the stores. */
   readonly nodeId: string;
+  /** State handles, as the server factory gets them (`handles.for(ctx)` in a tool). */
+  readonly handles: StateHandles;
+  /** Tells `subscriptions/listen` streams on every process that a list or a resource changed. */
+  readonly notify: ChangeNotifier;
   /** Runs the lifecycle sweeper once: idle and expired sessions end, unused servers hibernate. */
   sweep(): Promise<void>;
   /** Adds message middleware, inside any already added. */
@@ -118,14 +132,9 @@ export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
   const isClosed = () => closed;
 
   const rateLimitStore = options.rateLimitStore ?? new MemoryRateLimitStore();
+  const sealedCache = sealing === undefined ? cacheStore : sealedCacheStore(cacheStore, sealing);
   const dispatcher = new Dispatcher({
-    env: {
-      clock,
-      log,
-      rateLimitStore,
-      cacheStore: sealing === undefined ? cacheStore : sealedCacheStore(cacheStore, sealing),
-      metrics,
-    },
+    env: { clock, log, rateLimitStore, cacheStore: sealedCache, metrics },
     metrics,
     requestTimeoutMs: options.requestTimeoutMs,
     reportError,
@@ -195,9 +204,40 @@ export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
     },
     reportError,
   };
+  // What a server factory gets besides the session: handles, requestState, and change notices.
+  const handleStore = options.handleStore ?? new MemorySessionStore();
+  const handles = new StateHandleManager({
+    store: sealing === undefined ? handleStore : sealedSessionStore(handleStore, sealing),
+    clock,
+    idleTimeoutMs: options.idleTimeoutMs,
+    maxHandles: options.maxHandles,
+    maxStateKeys: options.maxStateKeys,
+    maxStateBytes: options.maxStateBytes,
+    reportError,
+  });
+  const requestState = new SealedRequestState({
+    // Without encryptionKeys, a key of this process: a state minted here opens only here.
+    sealer: sealing?.sealer ?? new Sealer([{ id: 'process', key: randomBytes(32) }]),
+    // Processes sharing a message bus serve one client's rounds: say once that such a key fails them.
+    processKey: sealing === undefined && options.messageBus !== undefined,
+    cacheStore: sealedCache,
+    clock,
+    ttlMs: options.requestStateTtlMs,
+    log,
+  });
+  const notify: ChangeNotifier = {
+    toolsChanged: () => cluster.publishChange({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' }),
+    promptsChanged: () => cluster.publishChange({ jsonrpc: '2.0', method: 'notifications/prompts/list_changed' }),
+    resourcesChanged: () => cluster.publishChange({ jsonrpc: '2.0', method: 'notifications/resources/list_changed' }),
+    resourceUpdated: (uri) => cluster.publishChange({ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri } }),
+  };
+  const contexts = new Map<Era, ServerContext>(
+    (['legacy', 'modern'] as const).map((era) => [era, Object.freeze({ era, handles, requestState, notify })]),
+  );
+  const contextOf = (era: Era) => contexts.get(era)!;
   const keptResults = new KeptInitializeResults({ enabled: options.lazyServer, log, nodeId });
   const live: LiveSessions = new LiveSessions({
-    factory: options.server,
+    factory: (session) => options.server(session, contextOf('legacy')),
     clock,
     hibernateAfterMs: options.hibernateAfterMs,
     nodeId,
@@ -214,6 +254,11 @@ export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
     {
       receiveClientResponse: (sessionId, response) => void live.get(sessionId)?.transport.receiveResponse(response),
       endedElsewhere: (sessionId) => sessions.endedElsewhere(sessionId),
+      changed: (notification) => {
+        listen.deliver(notification);
+        // Cached lists and reads made stale by the change are dropped for everyone.
+        dispatcher.serverNotification({ scope: undefined, principal: undefined }, notification);
+      },
     },
   );
   const getStreams = new GetStreams(streams, cluster, {
@@ -227,27 +272,59 @@ export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
       log.warn({ session: sessionTag(sessionId), streamId }, 'mcp-session: a resumption asked for events the event store no longer holds');
     },
   });
-  const legacy = new LegacySessionLane({
-    sessions,
-    live,
-    keptResults,
-    streams,
-    dispatcher,
-    getStreams,
-    routeClientResponse: (sessionId, response) => cluster.routeClientResponse(sessionId, response),
-    principalOf: principalResolver(options.principal, log),
-    maxRequestsInFlight: options.maxRequestsInFlight,
-    maxInitializeBytes: options.maxInitializeBytes,
-    now: () => clock.now(),
-    isClosed,
+  const principalOf = principalResolver(options.principal, log);
+  const shared = new SharedServers({
+    factory: (context) => options.server(undefined, context),
+    context: contextOf,
+    changed: (notification) => cluster.publishChange(notification),
+    log,
     reportError,
   });
+  const listen = new ListenStreams({
+    maxListenStreams: options.maxListenStreams,
+    maxStreamBufferBytes: options.maxStreamBufferBytes,
+    track: (writer) => streams.track(writer),
+  });
+  const sessionless = new Sessionless({
+    streams,
+    dispatcher,
+    principalOf,
+    maxRequestsInFlight: options.maxRequestsInFlight,
+    countError: (status) => metrics.countError(status),
+  });
+  const modern = new ModernLane({
+    servers: shared,
+    sessionless,
+    listen,
+    legacyVersions: options.legacy === 'reject' ? [] : LEGACY_PROTOCOL_VERSIONS,
+    countError: (status) => metrics.countError(status),
+  });
+  const legacy: Lane =
+    options.legacy === 'stateless'
+      ? new StatelessLane({ servers: shared, sessionless })
+      : options.legacy === 'reject'
+        ? new RejectLane()
+        : new LegacySessionLane({
+            sessions,
+            live,
+            keptResults,
+            streams,
+            dispatcher,
+            getStreams,
+            routeClientResponse: (sessionId, response) => cluster.routeClientResponse(sessionId, response),
+            principalOf,
+            maxRequestsInFlight: options.maxRequestsInFlight,
+            maxInitializeBytes: options.maxInitializeBytes,
+            now: () => clock.now(),
+            isClosed,
+            reportError,
+          });
   const http = new HttpEndpoint({
     originPolicy: { allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins, allowAnyHost: options.allowAnyHost },
     maxBodyBytes: options.maxBodyBytes,
     bodyTimeoutMs: options.bodyTimeoutMs,
     trustProxy: options.trustProxy,
-    lanes: { legacy },
+    lanes: { legacy, modern },
     ready: () => cluster.ready(),
     isClosed,
     metrics,
@@ -261,6 +338,7 @@ export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
   // An open stream is activity: keep its session alive (or end streams of a session that is gone).
   sweeper.add((now) => sessions.keepActive(streams.streamingSessions(), now));
   sweeper.add((now) => sessions.expire(now));
+  sweeper.add((now) => handles.expire(now));
   sweeper.add((now) => live.hibernate(now, (sessionId) => streams.hasPostStreams(sessionId)));
   for (const middleware of options.middleware) dispatcher.use(middleware);
 
@@ -269,6 +347,8 @@ export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
 
   return {
     nodeId,
+    handles,
+    notify,
     settings: endpointSettings(options),
     handleRequest: (req, res, requestOptions) => http.handle(req, res, requestOptions),
     sessions: {
@@ -306,8 +386,11 @@ export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
       if (closed) return;
       closed = true;
       await sweeper.stop();
+      // Listen streams end with their result, before every other stream ends with a retry hint.
+      listen.close();
       streams.close(options.retryIntervalMs);
       await live.close();
+      await shared.close();
       await sessions.shutdown();
       await cluster.close();
     },

@@ -6,7 +6,15 @@ export type McpSessionErrorCode =
   | 'ERR_MCP_SESSION_STORE'
   | 'ERR_MCP_SESSION_STATE'
   | 'ERR_MCP_SESSION_STATE_LIMIT'
-  | 'ERR_MCP_SESSION_SEALED';
+  | 'ERR_MCP_SESSION_SEALED'
+  /** A handle or `requestState` call made outside a request this endpoint serves. */
+  | 'ERR_MCP_SESSION_CONTEXT'
+  /** A state handle could not be made: a bad kind or lifetime. */
+  | 'ERR_MCP_SESSION_HANDLE'
+  /** `maxHandles` state handles exist already. */
+  | 'ERR_MCP_SESSION_HANDLE_LIMIT'
+  /** A `requestState` that is forged, expired, replayed, another principal's or another request's. */
+  | 'ERR_MCP_SESSION_REQUEST_STATE';
 
 /**
  * The one error class of this library. `code` is stable and safe to branch on;
@@ -37,6 +45,12 @@ export const JsonRpcErrorCode = {
   RequestTimeout: -32001,
   /** Rate limited: `data.retryAfterMs` says when to try again (with HTTP 429). */
   RateLimited: -32029,
+  /** 2026-07-28: an HTTP header disagrees with the body, or a required one is missing (HTTP 400). */
+  HeaderMismatch: -32020,
+  /** 2026-07-28: the request needs a client capability the request did not declare (HTTP 400). */
+  MissingRequiredClientCapability: -32021,
+  /** 2026-07-28: the protocol version is not served here; `data.supported` lists those that are (HTTP 400). */
+  UnsupportedProtocolVersion: -32022,
 } as const;
 
 /**

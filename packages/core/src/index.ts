@@ -22,8 +22,11 @@ export { envName, mcpSessionOptionsSchema, type EndpointSettings, type McpSessio
 export type { EncryptionKey } from './crypto.js';
 export type {
   AuthInfo,
+  ChangeNotifier,
   ClientInfo,
   Clock,
+  Era,
+  HandlerContext,
   JsonRpcResult,
   JsonValue,
   Logger,
@@ -36,10 +39,17 @@ export type {
   MiddlewarePlugin,
   Next,
   NotificationSource,
+  PrincipalHandles,
+  RequestStateCodec,
   ResponseMode,
   Scope,
+  ServerContext,
+  ServerFactory,
   SessionState,
+  StateHandle,
+  StateHandles,
 } from './types.js';
+export { MODERN_PROTOCOL_VERSIONS } from './protocol/modern.js';
 export { forMethod, onCallTool, onGetPrompt, onListPrompts, onListResources, onListTools, onReadResource } from './pipeline/middleware.js';
 export { rateLimit, type RateLimitOptions } from './pipeline/rate-limit.js';
 export { cache, type CacheOptions } from './pipeline/cache.js';

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { EncryptionKey } from './crypto.js';
 import { McpSessionError } from './errors.js';
 import type { CacheStore, EventStore, MessageBus, RateLimitStore, SessionCloseReason, SessionStore } from './stores/types.js';
-import type { AuthInfo, Clock, Logger, McpServerLike, McpSession, MessageMiddleware, MiddlewarePlugin } from './types.js';
+import type { AuthInfo, Clock, Logger, McpSession, MessageMiddleware, MiddlewarePlugin, ServerFactory } from './types.js';
 
 const fn = <T>(name: string) => z.custom<T>((value) => typeof value === 'function', { message: `${name} must be a function` });
 
@@ -17,8 +17,28 @@ const positiveMs = positiveInt;
 /** The options schema of {@link createMcpSessionEndpoint}; its inferred input is {@link McpSessionOptions}. */
 export const mcpSessionOptionsSchema = z
   .object({
-    /** Builds the MCP server of one session. Called again when a session is rehydrated. */
-    server: fn<(session: McpSession) => McpServerLike | Promise<McpServerLike>>('server'),
+    /**
+     * Builds an MCP server: one per legacy session (called again when a session is rehydrated), and
+     * one per process for requests without a session (`session` undefined): the 2026-07-28 protocol,
+     * and legacy clients with `legacy: 'stateless'`. See {@link ServerFactory}.
+     */
+    server: fn<ServerFactory>('server'),
+    /**
+     * How legacy (2025-11-25 and earlier) clients are served, beside the 2026-07-28 protocol on the same endpoint:
+     * - `sessions` (default): real sessions (`Mcp-Session-Id`), with every feature of this library.
+     * - `stateless`: no session; every request stands alone, served by one server per process;
+     *   GET and DELETE get 405. Progress and logging still reach the client on the POST's response.
+     * - `reject`: 2026-07-28 only; a legacy request gets 400 with the supported versions.
+     */
+    legacy: z.enum(['sessions', 'stateless', 'reject']).default('sessions'),
+    /** Where state handles live (records of the same shape as sessions'). Default: a memory store owned by this endpoint. */
+    handleStore: z.custom<SessionStore>((v) => typeof v === 'object' && v !== null).optional(),
+    /** At most this many state handles at once; creating another throws. Default 100,000. */
+    maxHandles: positiveInt.default(100_000),
+    /** How long a `requestState` minted for a multi round-trip request stays valid. Default 10 min. */
+    requestStateTtlMs: positiveMs.default(10 * 60_000),
+    /** `subscriptions/listen` streams open at once on this process; more are refused. Default 1,000. */
+    maxListenStreams: positiveInt.default(1_000),
     /** `auto` (default): JSON unless the handler sends a related message first, then SSE. */
     responseMode: z.enum(['auto', 'sse', 'json']).default('auto'),
     /** Where session records live. Default: a memory store owned by this endpoint. */
@@ -175,6 +195,7 @@ export type ResolvedOptions = z.output<typeof mcpSessionOptionsSchema>;
 const CODE_ONLY_OPTIONS = [
   'server',
   'sessionStore',
+  'handleStore',
   'eventStore',
   'messageBus',
   'rateLimitStore',
@@ -193,6 +214,10 @@ type CodeOnlyOption = (typeof CODE_ONLY_OPTIONS)[number];
  * says. The type makes a new plain option without a line here fail to compile.
  */
 const ENV_OPTIONS = {
+  legacy: 'string',
+  maxHandles: 'number',
+  requestStateTtlMs: 'number',
+  maxListenStreams: 'number',
   responseMode: 'string',
   idleTimeoutMs: 'number',
   maxLifetimeMs: 'number',

@@ -15,6 +15,115 @@ export interface McpServerLike {
   close(): Promise<void>;
 }
 
+/**
+ * The endpoint's `server` option: builds an MCP server.
+ *
+ * - For a legacy session (`session` given), one server per session, called again when the session is
+ *   rehydrated.
+ * - Without a session (`session` undefined): one server per process serves every request of its kind,
+ *   the 2026-07-28 protocol (`context.era === 'modern'`) or legacy clients in `legacy: 'stateless'`
+ *   mode. Such a server sees who asks only per request (`ctx.http.authInfo` in a handler); state that
+ *   outlives a request lives in a state handle (`context.handles`).
+ *
+ * To serve the 2026-07-28 protocol, an `McpServer` of `@modelcontextprotocol/server` must list
+ * `'2026-07-28'` in its `supportedProtocolVersions`.
+ */
+export type ServerFactory = (session: McpSession | undefined, context: ServerContext) => McpServerLike | Promise<McpServerLike>;
+
+/** What the server factory is told besides the session. */
+export interface ServerContext {
+  /** `legacy` for 2025-11-25 and earlier (with or without sessions), `modern` for 2026-07-28. */
+  readonly era: Era;
+  /** State handles (SEP-2567): state a tool creates and later tools address by id. */
+  readonly handles: StateHandles;
+  /** Seals and checks the `requestState` of multi round-trip requests. */
+  readonly requestState: RequestStateCodec;
+  /** Tells `subscriptions/listen` streams on every process that a list or a resource changed. */
+  readonly notify: ChangeNotifier;
+}
+
+/** The protocol era of a request: `legacy` (2025-11-25 and earlier) or `modern` (2026-07-28). */
+export type Era = 'legacy' | 'modern';
+
+/**
+ * The per-request context a tool handler receives: `ctx` of an `@modelcontextprotocol/server` (v2)
+ * handler, or `extra` of an `@modelcontextprotocol/sdk` (v1) one. Only what the endpoint attached to
+ * the request it is serving is read.
+ */
+export type HandlerContext = object;
+
+/**
+ * State handles of the requests an endpoint serves. Bind one to the request at hand with
+ * {@link StateHandles.for}: a handle belongs to the principal that created it (anonymous clients
+ * share the anonymous principal, so there the id itself is the secret: 128 random bits).
+ *
+ * @example
+ * ```ts
+ * server: (session, { handles }) => {
+ *   const mcp = new McpServer({ name: 'shop', version: '1.0.0' });
+ *   mcp.registerTool('create_basket', { description: 'A basket, kept 1 hour' }, async (ctx) => {
+ *     const basket = await handles.for(ctx).create('bsk', { ttlMs: 3_600_000 });
+ *     return { content: [{ type: 'text', text: basket.id }] };
+ *   });
+ *   return mcp;
+ * }
+ * ```
+ */
+export interface StateHandles {
+  /** The handles of the principal making the request `ctx` belongs to. Throws outside a request this endpoint serves. */
+  for(ctx: HandlerContext): PrincipalHandles;
+}
+
+/** The handles of one principal. */
+export interface PrincipalHandles {
+  /**
+   * A new handle: an id of `kind`, `_` and 22 random characters (128 bits), with empty state. It ends
+   * `ttlMs` after it was made (default 24 hours) or after `idleTimeoutMs` without use (default: the
+   * endpoint's `idleTimeoutMs`), whichever comes first. Throws `ERR_MCP_SESSION_HANDLE_LIMIT` at
+   * `maxHandles`.
+   */
+  create(kind: string, options?: { ttlMs?: number; idleTimeoutMs?: number }): Promise<StateHandle>;
+  /** The handle, marked as used; undefined when the id is unknown, expired, or another principal's. */
+  get(id: string): Promise<StateHandle | undefined>;
+  /** Ends a handle and its state; false when there was no such handle of this principal. */
+  delete(id: string): Promise<boolean>;
+}
+
+/** A state handle: its id, and its state, which works as a session's does. */
+export interface StateHandle extends SessionState {
+  readonly id: string;
+  /** The readable prefix of the id (`bsk` in `bsk_…`). */
+  readonly kind: string;
+  /** Epoch milliseconds after which the handle is gone, whatever its use. */
+  readonly expiresAt: number;
+}
+
+/**
+ * Seals the `requestState` of multi round-trip requests (2026-07-28 `InputRequiredResult`) with the
+ * endpoint's keys: the client can neither read nor change it. A state is bound to the principal, to
+ * the request it was minted for (method and params, without `_meta` and the retry's fields), and to
+ * an expiry, and it opens once: a replayed state is refused on every process sharing the cache store.
+ * The shape is the SDK's `createRequestStateCodec`: pass `verify` as `requestState.verify` of the
+ * `McpServer` options, and read the payload with `ctx.mcpReq.requestState()`.
+ */
+export interface RequestStateCodec {
+  /** Seals `payload` for the request `ctx` is answering. */
+  mint(payload: JsonValue, ctx: HandlerContext, options?: { ttlMs?: number }): Promise<string>;
+  /** Opens a state for the request `ctx` carries it on; throws when it is forged, expired, replayed or another's. */
+  verify(state: string, ctx: HandlerContext): Promise<JsonValue>;
+}
+
+/**
+ * Change notifications for `subscriptions/listen` streams, delivered through the message bus to the
+ * listeners of every process (and to the response cache, which drops what they make stale).
+ */
+export interface ChangeNotifier {
+  toolsChanged(): void;
+  promptsChanged(): void;
+  resourcesChanged(): void;
+  resourceUpdated(uri: string): void;
+}
+
 /** The SDK's `AuthInfo` convention: what the host's auth middleware puts on `req.auth`. */
 export interface AuthInfo {
   token: string;
@@ -107,14 +216,19 @@ export interface Scope {
 
 /** What a message middleware sees of one JSON-RPC request. */
 export interface MessageContext {
-  /** The request's scope: `{ kind: 'session', id }` for a request in a legacy session. */
+  /**
+   * Who the request is counted and cached for: `{ kind: 'session', id }` in a legacy session;
+   * without a session, `{ kind: 'principal', id }` (an anonymous client by its address).
+   */
   readonly scope: Scope;
-  /** The session, for a request in a legacy session. */
-  readonly session: McpSession;
+  /** The protocol era of the request. */
+  readonly era: Era;
+  /** The session, for a request in a legacy session; undefined without one. */
+  readonly session: McpSession | undefined;
   readonly method: string;
   readonly params: Record<string, unknown> | undefined;
   readonly id: RequestId;
-  /** The principal the session is bound to (derived from `authInfo`). */
+  /** The principal making the request (derived from `authInfo`); a session's is the one it is bound to. */
   readonly principal: string | undefined;
   /** The client's network address (behind proxies you trust, with `trustProxy`). */
   readonly address: string;
@@ -162,7 +276,11 @@ export interface MiddlewarePlugin {
 
 /** Where a server notification came from. */
 export interface NotificationSource {
-  readonly scope: Scope;
+  /**
+   * The scope whose server sent it; undefined for a change that concerns everyone (a server serving
+   * requests without sessions, or `notify`).
+   */
+  readonly scope: Scope | undefined;
   /** The principal of the scope, when the client authenticated. */
   readonly principal: string | undefined;
 }

@@ -11,7 +11,7 @@ import { type JSONRPCMessage, type JSONRPCRequest, type JSONRPCResponse, type Re
 import { sessionHandle } from '../src/sessions/handle.js';
 import { MemoryCacheStore, MemoryRateLimitStore, MemorySessionStore } from '../src/stores/memory.js';
 import type { SessionRecord } from '../src/stores/types.js';
-import type { AuthInfo, JsonRpcResult, Scope } from '../src/types.js';
+import type { AuthInfo, JsonRpcResult, McpSession, Scope } from '../src/types.js';
 import { type ManualClock, deferred, manualClock, recordingLogger } from './helpers.js';
 
 /** What the stand-in server answers a request with: a result, or a JSON-RPC error. */
@@ -42,6 +42,7 @@ export interface DispatchOptions {
 export interface Session {
   readonly record: SessionRecord;
   readonly target: DispatchTarget;
+  readonly handle: McpSession;
   /** Requests that reached the server, in order. */
   readonly received: JSONRPCRequest[];
   /** The stand-in server's answer; may send related messages through `notify` first. */
@@ -101,7 +102,8 @@ export function dispatchHarness(): DispatchHarness {
     const received: JSONRPCRequest[] = [];
     const self: Session = {
       record,
-      target: { record, session: handle, transport },
+      target: { transport },
+      handle,
       received,
       answer: (request) => ({ echo: request.method }),
       dispatch: (options = {}) => dispatch(self, options),
@@ -135,6 +137,9 @@ export function dispatchHarness(): DispatchHarness {
     };
     dispatcher.dispatch({
       target: target.target,
+      era: 'legacy',
+      session: target.handle,
+      principal: target.record.principal,
       scope: options.scope ?? { kind: 'session', id: target.record.id },
       request,
       extra: {},

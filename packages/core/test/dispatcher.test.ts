@@ -98,8 +98,8 @@ describe('Dispatcher.dispatch through middleware', () => {
       http: { headers: { 'x-trace': 'abc' } },
       locals: {},
     });
-    expect(seen?.session).toBe(s.target.session);
-    expect(seen?.session.id).toBe('s1');
+    expect(seen?.session).toBe(s.handle);
+    expect(seen?.session?.id).toBe('s1');
   });
 
   it('a server error response reaches middleware as a JsonRpcError and the client as the same error', async () => {

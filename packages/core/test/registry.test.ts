@@ -182,7 +182,7 @@ async function proc(share: Shared, instanceId = 'web-1-aaaaaa', overrides: Parti
       reportError: (error) => void errors.push(error),
     },
     registry,
-    { receiveClientResponse: () => undefined, endedElsewhere: async () => undefined },
+    { receiveClientResponse: () => undefined, endedElsewhere: async () => undefined, changed: () => undefined },
   );
   await router.ready();
   cleanups.push(async () => {

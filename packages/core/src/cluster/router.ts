@@ -21,6 +21,8 @@ export interface ClusterPeers {
   receiveClientResponse(sessionId: string, response: JSONRPCResponse): void;
   /** Another process ended the session. */
   endedElsewhere(sessionId: string): Promise<void>;
+  /** A list or a resource changed, on this process or another (2026-07-28 listeners). */
+  changed(notification: JSONRPCNotification): void;
 }
 
 export interface ClusterSettings {
@@ -85,6 +87,11 @@ export class ClusterRouter implements StreamRelay, StreamOwnership {
     const message: BusMessage = { kind: 'broadcast', message: notification };
     if (filter !== undefined) message.filter = filter;
     await this.#settings.bus.publish(CONTROL_TOPIC, message);
+  }
+
+  /** Tells every process (this one too, through the bus) that a list or a resource changed. */
+  publishChange(notification: JSONRPCNotification): void {
+    this.#publish(CONTROL_TOPIC, { kind: 'change', message: notification });
   }
 
   /** Heartbeat and a new look at orphaned streams (a sweep task). */
@@ -198,6 +205,8 @@ export class ClusterRouter implements StreamRelay, StreamOwnership {
       this.#streams.yieldStream(message.sessionId, message.streamId, message.holder);
     } else if (message.kind === 'broadcast') {
       void this.#deliverBroadcast(message.message, message.filter);
+    } else if (message.kind === 'change') {
+      this.#peers.changed(message.message);
     }
   }
 

@@ -6,16 +6,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JsonRpcErrorCode, McpSessionError } from '../errors.js';
 import type { Lane, LaneRequest } from '../lanes/lane.js';
+import { LEGACY, type ModernLane } from '../lanes/modern.js';
 import type { Metrics } from '../metrics.js';
-import { classifyEra } from '../protocol/era.js';
+import { mayBeModern } from '../protocol/modern.js';
 import type { AuthInfo, Logger } from '../types.js';
 import { type TrustProxy, clientAddress } from './address.js';
 import { checkPostHeaders } from './checks.js';
 import { type OriginPolicy, checkOriginAndHost, isLoopbackAddress } from './guards.js';
 import { parsePostBody } from './post-body.js';
 import { type Refusal, refusal, storeUnavailable, writeRefusal } from './refusal.js';
-
-const ALLOW = 'GET, POST, DELETE';
 
 /** Per-request input an adapter passes besides Node's `req` and `res`. */
 export interface HandleRequestOptions {
@@ -30,8 +29,8 @@ export interface HttpEndpointSettings {
   readonly maxBodyBytes: number;
   readonly bodyTimeoutMs: number;
   readonly trustProxy: TrustProxy;
-  /** The lane of each era; a 2026-07-28 request goes to the legacy lane until a modern lane is given. */
-  readonly lanes: { readonly legacy: Lane; readonly modern?: Lane };
+  /** The lane of each era: legacy clients (with sessions, stateless, or refused), and 2026-07-28. */
+  readonly lanes: { readonly legacy: Lane; readonly modern: ModernLane };
   /** Resolves once the process can serve (subscribed to the message bus). */
   readonly ready: () => Promise<void>;
   readonly isClosed: () => boolean;
@@ -42,8 +41,8 @@ export interface HttpEndpointSettings {
 
 const shuttingDown = (): Refusal =>
   refusal(503, JsonRpcErrorCode.ServerError, 'Service Unavailable: the MCP endpoint is shutting down', { headers: { 'retry-after': '1' } });
-const methodNotAllowed = (): Refusal =>
-  refusal(405, JsonRpcErrorCode.ServerError, `Method Not Allowed: use ${ALLOW}`, { headers: { allow: ALLOW } });
+const methodNotAllowed = (allow: string): Refusal =>
+  refusal(405, JsonRpcErrorCode.ServerError, `Method Not Allowed: use ${allow}`, { headers: { allow } });
 
 export class HttpEndpoint {
   readonly #settings: HttpEndpointSettings;
@@ -75,7 +74,7 @@ export class HttpEndpoint {
           refused = await lanes.legacy.delete(request);
           break;
         default:
-          refused = methodNotAllowed();
+          refused = methodNotAllowed(lanes.legacy.allow);
       }
       if (refused !== undefined) this.#refuse(res, refused);
     } catch (error) {
@@ -93,8 +92,13 @@ export class HttpEndpoint {
     if (!parsed.ok) return parsed;
     const { messages, batch } = parsed;
     const { lanes } = this.#settings;
-    const lane = classifyEra(messages, batch).era === 'modern' ? (lanes.modern ?? lanes.legacy) : lanes.legacy;
-    return lane.post({ ...request, messages, batch });
+    const post = { ...request, messages, batch };
+    // Only what may be modern meets the SDK's classifier; the rest is legacy at no cost.
+    if (mayBeModern(messages, batch, req.headers)) {
+      const served = await lanes.modern.post(post);
+      if (served !== LEGACY) return served;
+    }
+    return lanes.legacy.post(post);
   }
 
   /** Serving any host beyond loopback is the operator's choice (`allowAnyHost`): say so once. */
@@ -110,7 +114,8 @@ export class HttpEndpoint {
 
   /** Answers with the refusal's status and JSON-RPC error body, and counts it. */
   #refuse(res: ServerResponse, refused: Refusal): void {
-    this.#settings.metrics.countError(refused.status);
+    // A JSON-RPC error in a 200 (a refused subscription) is an answer, not an HTTP error.
+    if (refused.status >= 400) this.#settings.metrics.countError(refused.status);
     writeRefusal(res, refused);
   }
 }

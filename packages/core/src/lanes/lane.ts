@@ -20,10 +20,12 @@ export interface PostRequest extends LaneRequest {
 }
 
 /**
- * A way of serving requests (legacy sessions today). Each method answers the request itself, or
- * returns the refusal for the HTTP layer to write when it answered nothing.
+ * A way of serving legacy clients (with sessions, statelessly, or not at all). Each method answers
+ * the request itself, or returns the refusal for the HTTP layer to write when it answered nothing.
  */
 export interface Lane {
+  /** The HTTP methods it serves, for `Allow` on a 405. */
+  readonly allow: string;
   post(request: PostRequest): Promise<Refusal | undefined>;
   get(request: LaneRequest): Promise<Refusal | undefined>;
   delete(request: LaneRequest): Promise<Refusal | undefined>;

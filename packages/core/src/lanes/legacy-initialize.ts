@@ -6,10 +6,10 @@
 import { JsonRpcErrorCode } from '../errors.js';
 import { messageExtra } from '../http/request-view.js';
 import { type Refusal, refusal, storeUnavailable } from '../http/refusal.js';
-import type { KeptInitializeResults } from '../live/initialize-results.js';
+import type { KeptInitializeResults, SessionTarget } from '../live/initialize-results.js';
 import type { LiveSession, LiveSessions } from '../live/live-sessions.js';
 import type { RequestSink } from '../live/transport.js';
-import type { DispatchTarget, Dispatcher } from '../pipeline/dispatcher.js';
+import type { Dispatcher } from '../pipeline/dispatcher.js';
 import type { JSONRPCRequest, JSONRPCResponse } from '../protocol/jsonrpc.js';
 import type { SessionManager } from '../sessions/manager.js';
 import type { SessionRecord } from '../stores/types.js';
@@ -69,6 +69,9 @@ export async function initializeSession(
   });
   dispatcher.dispatch({
     target,
+    era: 'legacy',
+    session: target.session,
+    principal: record.principal,
     scope: { kind: 'session', id: record.id },
     request: initialize,
     extra: messageExtra(request.req, request.auth),
@@ -84,7 +87,7 @@ export async function initializeSession(
 /** Stores the session once its server answered with a result; a failed initialize leaves nothing behind. */
 function initializeSink(
   deps: SessionCreation,
-  pending: { record: SessionRecord; target: DispatchTarget; built: LiveSession | undefined; stream: PostStream },
+  pending: { record: SessionRecord; target: SessionTarget; built: LiveSession | undefined; stream: PostStream },
 ): RequestSink {
   const { record, target, built, stream } = pending;
   const { sessions, live } = deps;

@@ -28,6 +28,7 @@ export interface LegacySessionLaneDeps extends SessionCreation {
 const invalid = (message: string): Refusal => refusal(400, JsonRpcErrorCode.InvalidRequest, `Invalid Request: ${message}`);
 
 export class LegacySessionLane implements Lane {
+  readonly allow = 'GET, POST, DELETE';
   readonly #deps: LegacySessionLaneDeps;
 
   constructor(deps: LegacySessionLaneDeps) {
@@ -82,6 +83,9 @@ export class LegacySessionLane implements Lane {
     for (const each of requests) {
       dispatcher.dispatch({
         target,
+        era: 'legacy',
+        session: target.session,
+        principal: record.principal,
         scope,
         request: each,
         extra,

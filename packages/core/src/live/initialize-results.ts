@@ -5,6 +5,12 @@
  * turned off here.
  */
 import type { DispatchTarget } from '../pipeline/dispatcher.js';
+
+/** A target inside a legacy session: the session's record and handle beside its receiver. */
+export interface SessionTarget extends DispatchTarget {
+  readonly record: SessionRecord;
+  readonly session: McpSession;
+}
 import type { JSONRPCRequest } from '../protocol/jsonrpc.js';
 import type { SessionRecord } from '../stores/types.js';
 import type { Logger, McpSession } from '../types.js';
@@ -49,7 +55,7 @@ export class KeptInitializeResults {
   }
 
   /** A target that answers the initialize from a kept result, or undefined when none fits. */
-  answering(record: SessionRecord, session: McpSession, request: JSONRPCRequest, requested: string): DispatchTarget | undefined {
+  answering(record: SessionRecord, session: McpSession, request: JSONRPCRequest, requested: string): SessionTarget | undefined {
     const params = request.params ?? {};
     const kept = this.#enabled && wellFormedInitialize(params) ? this.#results.get(requested) : undefined;
     if (kept === undefined) return undefined;
@@ -64,7 +70,7 @@ export class KeptInitializeResults {
   }
 
   /** A live session as a target whose initialize result is kept for later sessions. */
-  learning(live: DispatchTarget, requested: string): DispatchTarget {
+  learning(live: SessionTarget, requested: string): SessionTarget {
     return {
       record: live.record,
       session: live.session,

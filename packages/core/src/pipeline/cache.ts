@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { JSONRPCNotification } from '../protocol/jsonrpc.js';
-import type { JsonRpcResult, MiddlewareEnv, MiddlewarePlugin, Scope } from '../types.js';
+import { stableJson } from '../protocol/stable-json.js';
+import type { JsonRpcResult, MessageContext, MiddlewareEnv, MiddlewarePlugin, Scope } from '../types.js';
 import { principalKey, scopeKey } from './middleware.js';
 
 /** Options of {@link cache}. */
@@ -21,6 +22,15 @@ export interface CacheOptions {
 
 const DEFAULT_CACHED = ['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read'];
 
+/** The 2026-07-28 results that must carry `ttlMs` and `cacheScope`. */
+const HINTED: ReadonlySet<string> = new Set(['server/discover', ...DEFAULT_CACHED]);
+
+/** A cached result and when it was made. */
+interface CacheEntry {
+  at: number;
+  r: JsonRpcResult;
+}
+
 /** Which cache family a `list_changed` or `updated` notification invalidates. */
 function invalidatedFamilies(notification: JSONRPCNotification): string[] {
   switch (notification.method) {
@@ -35,22 +45,6 @@ function invalidatedFamilies(notification: JSONRPCNotification): string[] {
     default:
       return [];
   }
-}
-
-/** A key for params that ignores `_meta` (progress tokens and the like) and key order. */
-function stableParams(params: Record<string, unknown> | undefined): string {
-  if (params === undefined) return '';
-  const sorted = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map(sorted);
-    if (typeof value !== 'object' || value === null) return value;
-    return Object.fromEntries(
-      Object.keys(value)
-        .filter((name) => name !== '_meta')
-        .sort()
-        .map((name) => [name, sorted((value as Record<string, unknown>)[name])]),
-    );
-  };
-  return JSON.stringify(sorted(params));
 }
 
 /**
@@ -71,6 +65,15 @@ export function cache(options: CacheOptions): MiddlewarePlugin {
     scope === 'global' ? 'g' : scope === 'principal' ? principalKey(principal, scopeKey(requestScope)) : scopeKey(requestScope);
   const family = (method: string, params: Record<string, unknown> | undefined): string =>
     method === 'resources/read' ? `resources/read ${String(params?.uri)}` : method;
+  /**
+   * A 2026-07-28 result says how long the client may reuse it (what is left of the entry's life) and
+   * whether it may be shared: `private` when the entry is keyed by a principal, session or handle.
+   */
+  const hinted = (ctx: MessageContext, result: JsonRpcResult, at: number): JsonRpcResult => {
+    if (ctx.era !== 'modern' || !HINTED.has(ctx.method) || env === undefined) return result;
+    const shared = scope === 'global' && result.cacheScope !== 'private';
+    return { ...result, ttlMs: Math.max(0, at + ttlMs - env.clock.now()), cacheScope: shared ? 'public' : 'private' };
+  };
   return {
     name: 'cache',
     setup(lent) {
@@ -86,22 +89,29 @@ export function cache(options: CacheOptions): MiddlewarePlugin {
       if (env === undefined || !methods.includes(ctx.method)) return next();
       const { cacheStore, clock, metrics } = env;
       const scoped = sharedBy(ctx.scope, ctx.principal);
-      const generation = await cacheStore.counter(`gen:${scoped}:${family(ctx.method, ctx.params)}`, clock.now());
+      const named = family(ctx.method, ctx.params);
+      // A change for everyone bumps the global generation; one scope's server bumps that scope's.
+      const [everyone, own] = await Promise.all([
+        cacheStore.counter(`gen:*:${named}`, clock.now()),
+        cacheStore.counter(`gen:${scoped}:${named}`, clock.now()),
+      ]);
       // The params are hashed: a key names no argument (secret, or megabytes) in the store.
-      const key = `c:${scoped}:${ctx.method}:${generation}:${createHash('sha256').update(stableParams(ctx.params)).digest('base64url')}`;
+      const key = `c:${scoped}:${ctx.method}:${everyone}.${own}:${createHash('sha256').update(stableJson(ctx.params)).digest('base64url')}`;
       const hit = await cacheStore.get(key, clock.now());
       if (hit !== undefined) {
+        const entry = JSON.parse(hit) as CacheEntry;
         metrics.count('cacheHits');
-        return JSON.parse(hit) as JsonRpcResult;
+        return hinted(ctx, entry.r, entry.at);
       }
       metrics.count('cacheMisses');
       const result = await next();
-      await cacheStore.set(key, JSON.stringify(result), ttlMs, clock.now());
-      return result;
+      const at = clock.now();
+      await cacheStore.set(key, JSON.stringify({ at, r: result } satisfies CacheEntry), ttlMs, at);
+      return hinted(ctx, result, at);
     },
     async onServerNotification(source, notification) {
       if (env === undefined) return;
-      const scoped = sharedBy(source.scope, source.principal);
+      const scoped = source.scope === undefined ? '*' : sharedBy(source.scope, source.principal);
       // A generation counter outlives every entry made under it (they live ttlMs), then goes: no
       // counter is kept for ever, and none comes back to a value an entry still alive was made under.
       const expiry = { ttlMs, now: env.clock.now() };

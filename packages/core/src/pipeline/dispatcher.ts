@@ -6,12 +6,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { JsonRpcError, JsonRpcErrorCode } from '../errors.js';
 import { type Refusal, refusal } from '../http/refusal.js';
-import type { MessageExtra, RequestSink, SessionTransport } from '../live/transport.js';
+import type { MessageExtra, RequestSink } from '../live/transport.js';
 import type { Metrics } from '../metrics.js';
-import type { SessionRecord } from '../stores/types.js';
 import { type JSONRPCNotification, type JSONRPCRequest, type JSONRPCResponse, type RequestId } from '../protocol/jsonrpc.js';
 import type {
   AuthInfo,
+  Era,
   JsonRpcResult,
   McpSession,
   MessageContext,
@@ -21,14 +21,21 @@ import type {
   NotificationSource,
   Scope,
 } from '../types.js';
+import { bindRequest } from '../sessions/request-binding.js';
 import { compose } from './compose.js';
 import { toPlugin } from './middleware.js';
 
-/** What a request is dispatched to: a live session, or a new session answered from a kept result. */
+/** What a server receives requests through: a session's transport, or one request's way into a shared server. */
+export interface Receiver {
+  /** Hands a client message to the server; a request's response goes to `sink`. */
+  receive(message: JSONRPCRequest, extra: MessageExtra | undefined, sink: RequestSink): void;
+  /** Gives up on a request (its deadline passed): the server is told to cancel it. */
+  abandon?(requestId: RequestId, reason: string): void;
+}
+
+/** What a request is dispatched to. */
 export interface DispatchTarget {
-  readonly record: SessionRecord;
-  readonly session: McpSession;
-  readonly transport: Pick<SessionTransport, 'receive'> & Partial<Pick<SessionTransport, 'abandon'>>;
+  readonly transport: Receiver;
 }
 
 /** A response that can still be answered with an HTTP error status (the POST stream). */
@@ -40,6 +47,11 @@ export interface HttpRefusable {
 /** One request to dispatch. */
 export interface DispatchCall {
   readonly target: DispatchTarget;
+  readonly era: Era;
+  /** The session, for a request in a legacy session. */
+  readonly session: McpSession | undefined;
+  /** The principal making the request (a session's: the one it is bound to). */
+  readonly principal: string | undefined;
   readonly scope: Scope;
   readonly request: JSONRPCRequest;
   readonly extra: MessageExtra;
@@ -93,23 +105,32 @@ export class Dispatcher {
     return this.#watchesNotifications;
   }
 
-  /** Hands a request to its server; its answer (or, past its deadline, a timeout error) goes to `call.sink`. */
-  dispatch(call: DispatchCall): void {
-    const { target, request, extra } = call;
+  /**
+   * Hands a request to its server; its answer (or, past its deadline, a timeout error) goes to
+   * `call.sink`. Returns a function that gives up on it (the client closed a response no one can
+   * resume): the server is told to cancel, and nothing more goes to the sink.
+   */
+  dispatch(call: DispatchCall): (reason: string) => void {
+    const { target, request } = call;
     this.#metrics.countRequest(request.method);
-    const sink = this.#track(call);
+    const tracked = this.#track(call);
+    const { sink } = tracked;
+    // Handles and requestState read who asks, and what, from the request objects a handler sees.
+    const extra = bindRequest(call.extra, { principal: call.principal, method: request.method, params: request.params });
+    const cancel = (reason: string) => this.#cancel(tracked.inFlight, reason);
     const chain = this.#chain;
     if (chain === undefined) {
       target.transport.receive(request, extra, sink);
-      return;
+      return cancel;
     }
     const ctx: MessageContext = {
       scope: call.scope,
-      session: target.session,
+      era: call.era,
+      session: call.session,
       method: request.method,
       params: request.params,
       id: request.id,
-      principal: target.record.principal,
+      principal: call.principal,
       address: call.address,
       authInfo: call.auth,
       http: { headers: call.headers },
@@ -130,6 +151,15 @@ export class Dispatcher {
       (result) => sink.respond({ jsonrpc: '2.0', id: request.id, result }),
       (error: unknown) => this.#fail(call, sink, error),
     );
+    return cancel;
+  }
+
+  /** Forgets a request still in flight and tells its server to stop. */
+  #cancel(inFlight: InFlight, reason: string): void {
+    if (inFlight.answered) return;
+    inFlight.answered = true;
+    this.#inFlight.delete(inFlight);
+    inFlight.call.target.transport.abandon?.(inFlight.call.request.id, reason);
   }
 
   /**
@@ -163,16 +193,17 @@ export class Dispatcher {
   }
 
   /** A sink that answers the call's sink once, and forgets the request when it is answered. */
-  #track(call: DispatchCall): RequestSink {
+  #track(call: DispatchCall): { inFlight: InFlight; sink: RequestSink } {
     const inFlight: InFlight = { call, startedAt: this.#env.clock.now(), answered: false };
     this.#inFlight.add(inFlight);
-    return {
+    const sink: RequestSink = {
       acceptsRelated: call.sink.acceptsRelated,
       send: (message) => {
         if (!inFlight.answered) call.sink.send(message);
       },
       respond: (response) => this.#answer(inFlight, response),
     };
+    return { inFlight, sink };
   }
 
   #answer(inFlight: InFlight, response: JSONRPCResponse): void | Promise<void> {

@@ -1,4 +1,4 @@
-import type { JSONRPCMessage, RequestId } from '../protocol/jsonrpc.js';
+import type { JSONRPCMessage, JSONRPCNotification, RequestId } from '../protocol/jsonrpc.js';
 
 /** A value, or a promise of it: memory stores answer synchronously, remote stores asynchronously. */
 export type Awaitable<T> = T | Promise<T>;
@@ -195,6 +195,8 @@ export type BusMessage =
   | { kind: 'stream-taken'; sessionId: string; streamId: string; holder: string }
   | { kind: 'terminated'; sessionId: string }
   | { kind: 'broadcast'; message: JSONRPCMessage; filter?: BroadcastFilter }
+  /** A list or a resource changed, for the `subscriptions/listen` streams of every process. */
+  | { kind: 'change'; message: JSONRPCNotification }
   /** Any of the above, sealed with the endpoint's `encryptionKeys`. */
   | { kind: 'sealed'; sealed: string };
 

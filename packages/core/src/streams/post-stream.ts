@@ -61,6 +61,7 @@ export class PostStream implements RequestSink {
   #opened = false;
   #queue: Promise<void> | undefined;
   #durationTimer: NodeJS.Timeout | undefined;
+  readonly #sessionless: boolean;
 
   constructor(
     ctx: PostStreamHost,
@@ -76,13 +77,16 @@ export class PostStream implements RequestSink {
       startedAt: number;
       /** In `sse` mode, send headers with the first message, not at once (initialize: the session id may only go out with a result). */
       deferHeaders?: boolean;
+      /** A response outside any session (2026-07-28, legacy stateless): no session header, and 503 when the endpoint closes first. */
+      sessionless?: boolean;
     },
   ) {
     this.#ctx = ctx;
     this.#res = res;
     this.sessionId = init.sessionId;
     this.startedAt = init.startedAt;
-    this.sessionHeader = init.sessionId;
+    this.sessionHeader = init.sessionless === true ? undefined : init.sessionId;
+    this.#sessionless = init.sessionless === true;
     this.#makeStreamId = init.streamId;
     this.#mode = init.mode;
     this.#protocolVersion = init.protocolVersion;
@@ -118,6 +122,11 @@ export class PostStream implements RequestSink {
    */
   switchToSse(): void {
     if (this.#state === 'pending' && this.#mode === 'auto') this.#startSse();
+  }
+
+  /** In `sse` mode, opens the stream now (headers deferred until the request was handed to its server). */
+  open(): void {
+    if (this.#state === 'pending' && this.#mode === 'sse') this.#startSse();
   }
 
   /** Whether the answer is still owed as plain JSON. */
@@ -186,7 +195,18 @@ export class PostStream implements RequestSink {
     if (wasSse) {
       this.#sse?.end(retryMs);
     } else if (!this.#res.headersSent && !this.#res.destroyed) {
-      writeRefusal(this.#res, { ok: false, status: 404, code: JsonRpcErrorCode.SessionNotFound, message: 'Session not found' });
+      writeRefusal(
+        this.#res,
+        this.#sessionless
+          ? {
+              ok: false,
+              status: 503,
+              code: JsonRpcErrorCode.ServerError,
+              message: 'Service Unavailable: the MCP endpoint is shutting down',
+              headers: { 'retry-after': '1' },
+            }
+          : { ok: false, status: 404, code: JsonRpcErrorCode.SessionNotFound, message: 'Session not found' },
+      );
     }
   }
 

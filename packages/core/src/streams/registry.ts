@@ -71,6 +71,9 @@ export class StreamRegistry implements PostStreamHost {
    */
   readonly #cutOff = new Map<string, number>();
   readonly #writers = new Set<SseWriter>();
+  /** Responses to requests outside any session (2026-07-28, legacy stateless), still answering. */
+  readonly #sessionless = new Set<PostStream>();
+  readonly #sessionlessHost: PostStreamHost;
   #ticker: NodeJS.Timeout | undefined;
   /** Ticks between keep-alive comments (0: none), and ticks so far. */
   readonly #keepAliveTicks: number;
@@ -85,6 +88,20 @@ export class StreamRegistry implements PostStreamHost {
     this.retryIntervalMs = settings.retryIntervalMs;
     this.maxStreamDurationMs = settings.maxStreamDurationMs;
     this.maxStreamBufferBytes = settings.maxStreamBufferBytes;
+    // Nothing of a sessionless response is stored or offered elsewhere: no session to resume it in.
+    this.#sessionlessHost = {
+      eventStore: null,
+      retryIntervalMs: settings.retryIntervalMs,
+      maxStreamDurationMs: undefined,
+      maxStreamBufferBytes: settings.maxStreamBufferBytes,
+      track: (writer) => this.track(writer),
+      publishEvent: () => undefined,
+      streamOpened: () => undefined,
+      streamDone: (stream) => void this.#sessionless.delete(stream),
+      eventStored: () => undefined,
+      streamDelivered: () => undefined,
+      reportError: (error) => this.reportError(error),
+    };
     // One timer for keep-alive comments and for the switch of slow JSON answers to SSE.
     const keepAlive = settings.keepAliveIntervalMs > 0 ? settings.keepAliveIntervalMs : Infinity;
     const switchAfter = settings.responseMode === 'auto' ? (settings.sseAfterMs ?? Infinity) : Infinity;
@@ -101,7 +118,7 @@ export class StreamRegistry implements PostStreamHost {
     if (responseMode === 'auto' && sseAfterMs !== undefined) {
       // Timers run on real time, whatever clock the endpoint was given.
       const due = performance.now() - sseAfterMs;
-      for (const streams of this.#bySession.values()) {
+      for (const streams of [...this.#bySession.values(), this.#sessionless]) {
         for (const stream of streams) if (stream.awaitingJson && stream.startedAt <= due) stream.switchToSse();
       }
     }
@@ -133,6 +150,31 @@ export class StreamRegistry implements PostStreamHost {
     if (streams === undefined) this.#bySession.set(init.sessionId, (streams = new Set()));
     streams.add(stream);
     return stream;
+  }
+
+  /**
+   * The response to a POST outside any session: JSON, or SSE that carries only messages about its
+   * requests. Nothing is stored for resumption. In `sse` mode its headers wait for {@link PostStream.open}.
+   */
+  openSessionless(res: ServerResponse, init: { protocolVersion: string; requestIds: RequestId[]; batch: boolean }): PostStream {
+    const stream = new PostStream(this.#sessionlessHost, res, {
+      sessionId: '',
+      streamId: () => '',
+      mode: this.#settings.responseMode,
+      protocolVersion: init.protocolVersion,
+      requestIds: init.requestIds,
+      batch: init.batch,
+      startedAt: performance.now(),
+      deferHeaders: true,
+      sessionless: true,
+    });
+    this.#sessionless.add(stream);
+    return stream;
+  }
+
+  /** Responses to requests outside any session still answering on this process. */
+  get sessionlessInFlight(): number {
+    return this.#sessionless.size;
   }
 
   /** A new id for one client connection to a stream. */
@@ -266,6 +308,7 @@ export class StreamRegistry implements PostStreamHost {
     this.#ticker = undefined;
     for (const writer of [...this.#writers]) writer.end(retryMs);
     for (const streams of [...this.#bySession.values()]) for (const stream of [...streams]) stream.abort(retryMs);
+    for (const stream of [...this.#sessionless]) stream.abort(retryMs);
   }
 
   // ---- PostStreamHost ---------------------------------------------------------------------------

@@ -184,7 +184,7 @@ export function featuresSuite(harness: AdapterHarness): void {
         const shortCircuit = onCallTool(async (ctx, next) => {
           const args = ctx.params?.arguments as { key?: string } | undefined;
           if (ctx.params?.name === 'state_get' && args?.key === 'intercepted') {
-            return { content: [{ type: 'text', text: `middleware for ${ctx.session.id}` }] };
+            return { content: [{ type: 'text', text: `middleware for ${ctx.session?.id}` }] };
           }
           const result = await next();
           if (ctx.params?.name === 'counted') return { ...result, content: [{ type: 'text', text: 'rewritten' }] };

@@ -186,9 +186,9 @@ export function lifecycleSuite(harness: AdapterHarness): void {
 
     describe('lazyServer', () => {
       /** A server factory that counts the servers it built and how often each saw `notifications/initialized`. */
-      function counting(build: (session: McpSession) => McpServerLike = serverFactory('v2')) {
+      function counting(build: (session: McpSession | undefined) => McpServerLike = serverFactory('v2')) {
         const counts = { built: 0, initialized: 0 };
-        const server = (session: McpSession) => {
+        const server = (session: McpSession | undefined) => {
           counts.built += 1;
           const built = build(session);
           const inner = (built as { server?: { oninitialized?: () => void } }).server;
@@ -296,7 +296,7 @@ export function lifecycleSuite(harness: AdapterHarness): void {
         const tagFirst: MessageMiddleware = async (ctx, next) => {
           const result = await next();
           if (ctx.method === 'initialize' && seen++ === 0) {
-            (result.serverInfo as Record<string, unknown>).secret = `for ${ctx.session.id} only`;
+            (result.serverInfo as Record<string, unknown>).secret = `for ${ctx.session?.id} only`;
           }
           return result;
         };
@@ -321,7 +321,7 @@ export function lifecycleSuite(harness: AdapterHarness): void {
           debug: () => undefined,
         };
         const { counts, server } = counting((session) => {
-          const built = new McpServerV2({ name: 'per-session', version: '1' }, { instructions: `for ${session.id}` });
+          const built = new McpServerV2({ name: 'per-session', version: '1' }, { instructions: `for ${session?.id ?? 'no session'}` });
           built.registerTool('echo', { inputSchema: z.object({ text: z.string() }) }, async ({ text }) => ({
             content: [{ type: 'text', text }],
           }));

@@ -15,6 +15,7 @@ import {
 } from '@x/mcp-session-core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import type { McpSession } from '@x/mcp-session-core';
 import { type AdapterHarness, type HostOptions, appsFor } from '../harness.js';
 import { type Json, echoCall, expectEcho, expectRpcError, openSession, post, readResponse, session } from './http-rules/helpers.js';
 
@@ -30,13 +31,13 @@ const tokenAuth: HostOptions = {
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 /** A server whose tools/list shows an admin-only tool to the principal alice/admin. */
-function listServer(): (session: { principal: string | undefined }) => McpServerLike {
+function listServer(): (session: McpSession | undefined) => McpServerLike {
   return (session) => {
     const server = new McpServer({ name: 'security', version: '1.0.0' });
     server.registerTool('echo', { inputSchema: z.object({ text: z.string() }) }, async ({ text }) => ({
       content: [{ type: 'text', text }],
     }));
-    if (session.principal?.includes('"user":"admin"') === true) {
+    if (session?.principal?.includes('"user":"admin"') === true) {
       server.registerTool('drop_database', {}, async () => ({ content: [{ type: 'text', text: 'dropped' }] }));
     }
     return server;
