@@ -9,3 +9,4 @@ export { compose } from './pipeline/compose.js';
 export { gcra } from './stores/memory.js';
 export { refusal, writeRefusal, type Refusal } from './http/refusal.js';
 export { Sealer } from './crypto.js';
+export { SessionTokens, carriedParams, MAX_CARRIED_BYTES, MAX_TOKEN_LENGTH, type TokenClaims } from './sessions/tokens.js';
