@@ -13,6 +13,8 @@ export interface DemoConfig {
   cache: string;
   /** Where the bearer-token signing key came from, and how long tokens last. */
   tokens: string;
+  /** Random ids kept in the session store, or session tokens (MCP_SESSION_TOKEN_KEYS) and where revocations go. */
+  sessionIds: string;
   loginRateLimit: string;
 }
 
@@ -33,7 +35,10 @@ export function createDemoServer(session: McpSession, sessions?: () => SessionDi
 
   server.registerTool(
     'limited_echo',
-    { description: 'Echoes its input; limited to 5 calls a minute per user (anonymous: per client address).', inputSchema: z.object({ text: z.string() }) },
+    {
+      description: 'Echoes its input; limited to 5 calls a minute per user (anonymous: per client address).',
+      inputSchema: z.object({ text: z.string() }),
+    },
     async ({ text: value }) => text(value),
   );
 
