@@ -35,11 +35,12 @@ describe.each(['signed', 'sealed'] as const)('%s session tokens', (format) => {
     expect(token).toMatch(/^[\x21-\x7e]+$/);
     expect(token.startsWith(format === 'signed' ? 's1.k1.' : 'e1.k1.')).toBe(true);
     expect(tokens.isWellFormed(token)).toBe(true);
-    const claims = tokens.verify(token, issued.principal, T0);
-    expect(claims).toMatchObject({ sid: issued.sid, iat: T0, exp: T0 + 60_000, i: params });
+    const opened = tokens.verify(token, issued.principal, T0);
+    expect(opened?.claims).toMatchObject({ sid: issued.sid, iat: T0, exp: T0 + 60_000 });
+    expect(opened?.params()).toEqual(params);
     // The negotiated version is written only when it differs from the one asked for.
-    expect(claims?.pv).toBeUndefined();
-    expect(tokens.verify(tokens.issue(content({ protocolVersion: '2025-06-18' })), issued.principal, T0)?.pv).toBe('2025-06-18');
+    expect(opened?.claims.pv).toBeUndefined();
+    expect(tokens.verify(tokens.issue(content({ protocolVersion: '2025-06-18' })), issued.principal, T0)?.claims.pv).toBe('2025-06-18');
   });
 
   it('binds the principal without naming it, and refuses every other principal', () => {
@@ -103,6 +104,7 @@ describe.each(['signed', 'sealed'] as const)('%s session tokens', (format) => {
       'e1.k1.AAAA',
       's1.k1.e30.AAAA',
       `s1.k1.${'A'.repeat(10)}.${'A'.repeat(43)}`,
+      `s1.k1.${'A'.repeat(10)}.AAAA.${'A'.repeat(43)}`,
       `s1.${'k'.repeat(40)}.AAAA.${'A'.repeat(43)}`,
       'x1.k1.AAAA.AAAA',
       's1.k1.AA AA.AAAA',

@@ -21,7 +21,7 @@ import { requestedVersion } from '../protocol/versions.js';
 import type { RevocationStore } from '../stores/revocation-store.js';
 import type { SessionRecord, SessionStore } from '../stores/types.js';
 import type { SessionIdStrategy } from './ids.js';
-import { MAX_CARRIED_BYTES, type SessionTokens, type TokenClaims, carriedParams } from './tokens.js';
+import { MAX_CARRIED_BYTES, type OpenedToken, type SessionTokens, carriedParams } from './tokens.js';
 
 export interface TokenSessionSettings {
   readonly tokens: SessionTokens;
@@ -81,28 +81,29 @@ export class TokenSessions implements SessionIdStrategy {
    */
   async resolve(header: string, principal: string | undefined, countRequest: boolean, now: number): Promise<SessionRecord | undefined> {
     const { tokens, store, tracked, revocations } = this.#settings;
-    const claims = tokens.verify(header, principal, now);
-    if (claims === undefined) return undefined;
+    const opened = tokens.verify(header, principal, now);
+    if (opened === undefined) return undefined;
+    const { sid } = opened.claims;
     const access = { principal, countRequest };
-    if (tracked) return store.touch(claims.sid, now, access);
-    if (await revocations.isRevoked(claims.sid, now)) return undefined;
-    const held = await store.touch(claims.sid, now, access);
+    if (tracked) return store.touch(sid, now, access);
+    if (await revocations.isRevoked(sid, now)) return undefined;
+    const held = await store.touch(sid, now, access);
     if (held !== undefined) return held;
     // A session this process does not hold (yet, or any more): it is what its token says.
-    const record = this.#fromClaims(claims, principal, now, countRequest ? 1 : 0);
-    await store.create(record);
+    const record = this.#fromToken(opened, principal, now, countRequest ? 1 : 0);
+    if (record !== undefined) await store.create(record);
     return record;
   }
 
   /** The record of a session `principal` may end, without marking activity. */
   async owned(header: string, principal: string | undefined, now: number): Promise<SessionRecord | undefined> {
     const { tokens, store, tracked, revocations } = this.#settings;
-    const claims = tokens.verify(header, principal, now);
-    if (claims === undefined) return undefined;
-    const held = await store.get(claims.sid, now);
+    const opened = tokens.verify(header, principal, now);
+    if (opened === undefined) return undefined;
+    const held = await store.get(opened.claims.sid, now);
     if (tracked) return held;
-    if (await revocations.isRevoked(claims.sid, now)) return undefined;
-    return held ?? this.#fromClaims(claims, principal, now, 0);
+    if (await revocations.isRevoked(opened.claims.sid, now)) return undefined;
+    return held ?? this.#fromToken(opened, principal, now, 0);
   }
 
   /** The session id a token names (whatever its expiry), or the id itself when it is not a token. */
@@ -144,8 +145,10 @@ export class TokenSessions implements SessionIdStrategy {
   }
 
   /** `requestCount` counts the requests this process has seen of the session, from this one on. */
-  #fromClaims(claims: TokenClaims, principal: string | undefined, now: number, requestCount: number): SessionRecord {
-    const params = claims.i;
+  #fromToken(opened: OpenedToken, principal: string | undefined, now: number, requestCount: number): SessionRecord | undefined {
+    const { claims } = opened;
+    const params = opened.params();
+    if (params === undefined) return undefined;
     const record: SessionRecord = {
       id: claims.sid,
       protocolVersion: claims.pv ?? requestedVersion(params),
