@@ -11,6 +11,8 @@ export const TARGETS = {
   'ours-fastify-lazy': 'ours, auto, lazyServer, on a Fastify 5 app',
   'ours-koa': 'ours, auto, on a Koa 3 app',
   'ours-redis': 'ours, auto, every store on Redis (REDIS_URL, default 127.0.0.1:6379)',
+  'ours-tokens': 'ours, auto, session tokens (`tokenKeys`, signed), memory stores: the token decides',
+  'ours-tokens-sealed': 'ours, auto, session tokens sealed (`tokenFormat: sealed`), memory stores (not run by default)',
   'sdk-v2-sse': 'SDK v2 NodeStreamableHTTPServerTransport (default SSE)',
   'sdk-v2-json': 'SDK v2 NodeStreamableHTTPServerTransport, enableJsonResponse',
   'sdk-v1-sse': 'SDK v1 StreamableHTTPServerTransport (default SSE)',

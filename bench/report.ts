@@ -253,7 +253,8 @@ function goals(cases: GoalCases, heap: HeapResult[]): Goal[] {
   ];
 }
 
-export function renderReport(meta: Meta, cases: ThroughputCase[], heap: HeapResult[], named?: GoalCases): string {
+/** `sections`: more markdown lines (the tokens case), after the heap. */
+export function renderReport(meta: Meta, cases: ThroughputCase[], heap: HeapResult[], named?: GoalCases, sections: string[] = []): string {
   const kv = (pairs: Array<[string, string]>) =>
     table(
       ['', ''],
@@ -310,6 +311,7 @@ export function renderReport(meta: Meta, cases: ThroughputCase[], heap: HeapResu
       heapTable(heap),
     );
   }
+  if (sections.length > 0) out.push('', ...sections);
   out.push(
     '',
     '## What the profiles showed',

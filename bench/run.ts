@@ -3,6 +3,7 @@
  * load generator in alternating rounds, and writes bench/RESULTS.md.
  *
  *   pnpm bench                          # every case, 5 rounds, heap at 10,000 and 100,000 idle sessions
+ *   pnpm bench --cases tokens           # token validation per request against the memory-store lookup, alone
  *   pnpm bench --sessions 10000         # the heap case at 10,000 sessions only
  *   pnpm bench --cases tools --rounds 3 --targets ours-json,sdk-v2-json
  *   pnpm bench --profile ours-json      # V8 profile of one target under tools/call c=32; no RESULTS.md
@@ -44,6 +45,7 @@ import { callEcho, openSession, runFor } from './load.js';
 import { summarizeProfile } from './profile.js';
 import { CREATION_ONLY, type TargetName, TARGETS, isTargetName } from './protocol.js';
 import { type HeapResult, type Meta, type Sample, type ThroughputCase, renderReport } from './report.js';
+import { type TokenCaseResult, measureTokens, tokenSection } from './tokens.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -58,6 +60,7 @@ const THROUGHPUT_TARGETS: TargetName[] = [
   'ours-fastify-lazy',
   'ours-koa',
   'ours-redis',
+  'ours-tokens',
   'sdk-v2-sse',
   'sdk-v2-json',
   'sdk-v1-sse',
@@ -112,7 +115,7 @@ const settings = {
     .sort((a, b) => a - b),
   targets: targetList(args.targets ?? (args.baseline === undefined ? THROUGHPUT_TARGETS : COMPARE_TARGETS).join(',')),
   heapTargets: targetList(args['heap-targets']),
-  cases: new Set((args.cases ?? (args.baseline === undefined ? 'tools,init,heap' : 'tools,init')).split(',')),
+  cases: new Set((args.cases ?? (args.baseline === undefined ? 'tools,init,heap,tokens' : 'tools,init')).split(',')),
   out: args.out ?? join(here, args.baseline === undefined ? 'RESULTS.md' : join('.scratch', 'COMPARE.md')),
 };
 
@@ -302,6 +305,9 @@ async function main(): Promise<void> {
     }
   }
 
+  let tokens: TokenCaseResult | undefined;
+  if (settings.cases.has('tokens')) tokens = await measureTokens(settings.rounds, settings.measureMs);
+
   const loadSeen = load.stop();
   const elapsedS = (performance.now() - started) / 1000;
   const meta: Meta = {
@@ -318,7 +324,8 @@ async function main(): Promise<void> {
     ],
   };
   const measured = [cases.tools1, cases.tools32, cases.init32].filter((entry) => entry.samples.size > 0);
-  writeFileSync(settings.out, renderReport(meta, measured, heap, cases));
+  const sections = tokens === undefined ? [] : tokenSection(tokens, [cases.tools1, cases.tools32]);
+  writeFileSync(settings.out, renderReport(meta, measured, heap, cases, sections));
   console.log(`\nwrote ${relative(process.cwd(), settings.out)} in ${elapsedS.toFixed(0)} s`);
 }
 

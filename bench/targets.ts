@@ -9,7 +9,7 @@
  * `ours-redis` keeps every store on Redis (`REDIS_URL`, default the local server) under a prefix of
  * its own, whose keys it deletes when it closes.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
@@ -195,6 +195,9 @@ function oursOptions(name: TargetName, redis: RedisSetup | undefined): McpSessio
     ...(name === 'ours-hibernate' ? { hibernateAfterMs: HIBERNATE_AFTER_MS } : {}),
     ...(name === 'ours-sse-noevents' ? { eventStore: null } : {}),
     ...(name === 'ours-lazy' || name === 'ours-fastify-lazy' ? { lazyServer: true } : {}),
+    ...(name === 'ours-tokens' || name === 'ours-tokens-sealed'
+      ? { tokenKeys: [{ id: 'bench', key: randomBytes(32).toString('base64') }], tokenFormat: name === 'ours-tokens' ? 'signed' : 'sealed' }
+      : {}),
     ...(redis === undefined ? {} : redis.stores),
   };
 }

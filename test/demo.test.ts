@@ -354,6 +354,7 @@ describe('the demo server', () => {
       stores: 'memory',
       tokens: expect.stringMatching(/^HMAC-SHA256 bearer tokens from POST \/login, valid 15 min, signed with /),
       loginRateLimit: '10 attempts a minute per client address, 5 per username',
+      sessionIds: 'random, kept in the session store',
     });
     const first = await a.client.readResource({ uri: 'demo://server-info' });
     const second = await a.client.readResource({ uri: 'demo://server-info' });

@@ -1,6 +1,14 @@
 import express from 'express';
 import { randomBytes } from 'node:crypto';
-import { cache, type McpSessionOptions, MemoryRateLimitStore, MemorySessionStore, rateLimit } from '@x/mcp-session-core';
+import {
+  cache,
+  type McpSessionEndpoint,
+  type McpSessionOptions,
+  MemoryRateLimitStore,
+  MemoryRevocationStore,
+  MemorySessionStore,
+  rateLimit,
+} from '@x/mcp-session-core';
 import { mcpSession, type McpSessionMiddleware } from '@x/mcp-session-express';
 import {
   bearerAuth,
@@ -16,6 +24,15 @@ import {
   tokenKeyFromEnv,
 } from './auth.js';
 import { createDemoServer, type DemoConfig } from './mcp-server.js';
+
+/** How session ids are made, in words (the keys never shown). */
+function sessionIdsOf(settings: McpSessionEndpoint['settings'], options: Partial<McpSessionOptions>): string {
+  if (!settings.sessionTokens) return 'random, kept in the session store';
+  const revocations =
+    options.revocationStore === undefined || options.revocationStore instanceof MemoryRevocationStore ? 'memory' : 'shared';
+  const decides = options.sessionStore === undefined ? `the token decides; revocations in ${revocations}` : 'the session store decides';
+  return `${settings.tokenFormat} tokens (MCP_SESSION_TOKEN_KEYS), valid ${settings.maxLifetimeMs! / 3_600_000} h at most; ${decides}`;
+}
 
 /** The demo's own auth settings; by default from the environment (see `auth.ts`). */
 export interface DemoAuthOptions {
@@ -76,6 +93,7 @@ export function createDemoApp(
     cache: 'resources/read: 30 s, shared by all sessions',
     tokens: `HMAC-SHA256 bearer tokens from POST /login, valid ${TOKEN_TTL_SECONDS / 60} min, signed with ${KEY_SOURCES[tokenKey.source]}`,
     loginRateLimit: `${LOGIN_LIMITS.perAddress} attempts a minute per client address, ${LOGIN_LIMITS.perUsername} per username`,
+    sessionIds: sessionIdsOf(settings, options),
   };
   const app = express();
   app.disable('x-powered-by');

@@ -13,6 +13,8 @@ export interface DemoConfig {
   cache: string;
   /** Where the bearer-token signing key came from, and how long tokens last. */
   tokens: string;
+  /** Random ids kept in the session store, or session tokens (MCP_SESSION_TOKEN_KEYS) and where revocations go. */
+  sessionIds: string;
   loginRateLimit: string;
 }
 

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { createRedisStores } from '@x/mcp-session-redis';
+import { RedisRevocationStore, createRedisStores } from '@x/mcp-session-redis';
 import { createDemoApp } from './app.js';
 import { usesDefaultPasswords } from './auth.js';
 
@@ -20,7 +20,16 @@ const redis =
   process.env.REDIS_URL === undefined
     ? undefined
     : createRedisStores({ client: process.env.REDIS_URL, prefix: process.env.MCP_SESSION_REDIS_PREFIX });
-const { app, mcp, config, tokenKey } = createDemoApp(redis === undefined ? {} : { ...redis });
+// REVOCATION_REDIS_URL (with MCP_SESSION_TOKEN_KEYS and memory stores): only the session-token denylist on
+// Redis, so a DELETE through one process is refused by every other.
+const revocations =
+  process.env.REVOCATION_REDIS_URL === undefined
+    ? undefined
+    : new RedisRevocationStore({ client: process.env.REVOCATION_REDIS_URL, prefix: process.env.MCP_SESSION_REDIS_PREFIX });
+const { app, mcp, config, tokenKey } = createDemoApp({
+  ...(redis === undefined ? {} : { ...redis }),
+  ...(revocations === undefined ? {} : { revocationStore: revocations }),
+});
 if (!config.encryptionAtRest) {
   console.warn(
     'Session state is stored unsealed in Redis. Set MCP_SESSION_ENCRYPTION_KEYS=<id>:<base64 of 32 bytes> ' +
@@ -28,6 +37,7 @@ if (!config.encryptionAtRest) {
   );
 }
 console.log(`Auth: ${config.tokens}; logins: ${config.loginRateLimit}.`);
+console.log(`Session ids: ${config.sessionIds}.`);
 if (tokenKey.source === 'start-up' && config.stores === 'redis') {
   console.warn(
     'Tokens are signed with a key made at start-up: other processes on this Redis refuse them, and so does this one after a ' +
@@ -44,6 +54,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     void mcp
       .close()
       .then(() => redis?.close())
+      .then(() => revocations?.close())
       .finally(() => server.close());
   });
 }

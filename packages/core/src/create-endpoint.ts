@@ -33,7 +33,10 @@ import { SessionManager } from './sessions/manager.js';
 import { principalResolver } from './sessions/principal.js';
 import { SealedRequestState } from './sessions/request-state.js';
 import { Sweeper } from './sessions/sweeper.js';
+import { TokenSessions } from './sessions/token-sessions.js';
+import { DEFAULT_TOKEN_LIFETIME_MS, SessionTokens } from './sessions/tokens.js';
 import { MemoryCacheStore, MemoryEventStore, MemoryMessageBus, MemoryRateLimitStore, MemorySessionStore } from './stores/memory.js';
+import { MemoryRevocationStore } from './stores/revocation-store.js';
 import { sealedCacheStore, sealedEventStore, sealedMessageBus, sealedSessionStore } from './stores/sealed.js';
 import type { BroadcastFilter } from './stores/types.js';
 import { ListenStreams } from './streams/listen.js';
@@ -128,6 +131,19 @@ export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
   const messageBus = options.messageBus ?? new MemoryMessageBus();
   const bus = sealing === undefined ? messageBus : sealedMessageBus(messageBus, sealing);
   const cacheStore = options.cacheStore ?? new MemoryCacheStore();
+  // With tokenKeys, session ids are tokens, and a session lasts maxLifetimeMs at most (24 h by default).
+  const maxLifetimeMs = options.maxLifetimeMs ?? (options.tokenKeys === undefined ? undefined : DEFAULT_TOKEN_LIFETIME_MS);
+  const tokens =
+    options.tokenKeys === undefined
+      ? undefined
+      : new TokenSessions({
+          tokens: new SessionTokens(options.tokenKeys, options.tokenFormat),
+          revocations: options.revocationStore ?? new MemoryRevocationStore(),
+          store,
+          tracked: options.sessionStore !== undefined,
+          idleTimeoutMs: options.idleTimeoutMs,
+          lifetimeMs: maxLifetimeMs!,
+        });
   let closed = false;
   const isClosed = () => closed;
 
@@ -166,13 +182,15 @@ export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
   const sessions: SessionManager = new SessionManager(
     {
       store,
-      ownsStore: options.sessionStore === undefined,
+      // Token sessions outlive the process: shutdown does not end them.
+      ownsStore: options.sessionStore === undefined && tokens === undefined,
       eventStore,
-      ids: randomSessionIds,
+      ids: tokens ?? randomSessionIds,
+      tokens,
       clock,
       state: { maxStateKeys: options.maxStateKeys, maxStateBytes: options.maxStateBytes, reportError },
       idleTimeoutMs: options.idleTimeoutMs,
-      maxLifetimeMs: options.maxLifetimeMs,
+      maxLifetimeMs,
       maxSessions: options.maxSessions,
       onMaxSessions: options.onMaxSessions,
       sessionCreationLimit: options.sessionCreationLimit,
@@ -357,10 +375,7 @@ export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
         const record = await sessions.get(id);
         return record === undefined ? undefined : sessions.view(record);
       },
-      terminate: async (id) => {
-        const record = await sessions.get(id);
-        return record !== undefined && (await sessions.end(record, 'deleted'));
-      },
+      terminate: (id) => sessions.terminate(id),
       count: async () => store.count(),
       get liveCount() {
         return live.size;

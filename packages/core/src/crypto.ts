@@ -29,27 +29,39 @@ export function randomId(bytes: number): string {
 }
 
 /**
+ * Checks and decodes `[{ id, key }]` keys (of the option named `option`): ids of 1-32 of
+ * `[A-Za-z0-9_-]`, distinct, each key 32 bytes (or their base64). The first key is the one that
+ * signs or seals; every listed key verifies or opens.
+ */
+export function decodeKeys(option: string, keys: readonly EncryptionKey[]): Map<string, Buffer> {
+  if (keys.length === 0) throw new McpSessionError('ERR_MCP_SESSION_INVALID_OPTIONS', `${option}: give at least one key`);
+  const decoded = new Map<string, Buffer>();
+  for (const { id, key } of keys) {
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) {
+      throw new McpSessionError('ERR_MCP_SESSION_INVALID_OPTIONS', `${option}: key id "${id}" must be 1-32 of [A-Za-z0-9_-]`);
+    }
+    if (decoded.has(id)) throw new McpSessionError('ERR_MCP_SESSION_INVALID_OPTIONS', `${option}: key id "${id}" is listed twice`);
+    const bytes = typeof key === 'string' ? Buffer.from(key, 'base64') : Buffer.from(key);
+    if (bytes.length !== 32) {
+      throw new McpSessionError('ERR_MCP_SESSION_INVALID_OPTIONS', `${option}: key "${id}" must be 32 bytes (base64 of 32 bytes)`);
+    }
+    decoded.set(id, bytes);
+  }
+  return decoded;
+}
+
+/**
  * Seals what the stores keep (state values, events, cache entries, the stored `initialize`, bus
  * messages) with AES-256-GCM. The first key encrypts; every listed key decrypts, so keys rotate by
  * putting the new one first. A context (session and state key, say) is bound in as associated data: a
  * sealed value copied to another session, key or stream does not open.
  */
 export class Sealer {
-  readonly #keys = new Map<string, Buffer>();
+  readonly #keys: Map<string, Buffer>;
   readonly #current: string;
 
   constructor(keys: readonly EncryptionKey[]) {
-    if (keys.length === 0) throw new McpSessionError('ERR_MCP_SESSION_INVALID_OPTIONS', 'encryptionKeys: give at least one key');
-    for (const { id, key } of keys) {
-      if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) {
-        throw new McpSessionError('ERR_MCP_SESSION_INVALID_OPTIONS', `encryptionKeys: key id "${id}" must be 1-32 of [A-Za-z0-9_-]`);
-      }
-      const bytes = typeof key === 'string' ? Buffer.from(key, 'base64') : Buffer.from(key);
-      if (bytes.length !== 32) {
-        throw new McpSessionError('ERR_MCP_SESSION_INVALID_OPTIONS', `encryptionKeys: key "${id}" must be 32 bytes (base64 of 32 bytes)`);
-      }
-      this.#keys.set(id, bytes);
-    }
+    this.#keys = decodeKeys('encryptionKeys', keys);
     this.#current = keys[0]!.id;
   }
 

@@ -62,6 +62,8 @@ export {
   MemorySessionStore,
   type MemoryEventStoreOptions,
 } from './stores/memory.js';
+export { MemoryRevocationStore, type RevocationStore } from './stores/revocation-store.js';
+export type { TokenFormat } from './sessions/tokens.js';
 export { formatEventId, parseEventId } from './protocol/wire.js';
 export {
   sessionDeadline,

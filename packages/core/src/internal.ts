@@ -9,3 +9,12 @@ export { compose } from './pipeline/compose.js';
 export { gcra } from './stores/memory.js';
 export { refusal, writeRefusal, type Refusal } from './http/refusal.js';
 export { Sealer } from './crypto.js';
+export {
+  SessionTokens,
+  carriedParams,
+  MAX_CARRIED_BYTES,
+  MAX_TOKEN_LENGTH,
+  type OpenedToken,
+  type TokenClaims,
+} from './sessions/tokens.js';
+export { TokenSessions } from './sessions/token-sessions.js';

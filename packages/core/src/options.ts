@@ -6,6 +6,8 @@ import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import type { EncryptionKey } from './crypto.js';
 import { McpSessionError } from './errors.js';
+import { DEFAULT_TOKEN_LIFETIME_MS } from './sessions/tokens.js';
+import type { RevocationStore } from './stores/revocation-store.js';
 import type { CacheStore, EventStore, MessageBus, RateLimitStore, SessionCloseReason, SessionStore } from './stores/types.js';
 import type { AuthInfo, Clock, Logger, McpSession, MessageMiddleware, MiddlewarePlugin, ServerFactory } from './types.js';
 
@@ -160,6 +162,33 @@ export const mcpSessionOptionsSchema = z
      * value that is not sealed is refused, so whoever can write the store cannot forge one. Default false.
      */
     acceptUnsealed: z.boolean().default(false),
+    /**
+     * Session tokens: the `MCP-Session-Id` becomes a token that any process holding these keys
+     * validates, and rebuilds the session from, without a store, so sessions outlive restarts on
+     * memory stores. `[{ id, key }]`, 32-byte keys (base64); the first signs, all verify (rotation).
+     * Sessions then last `maxLifetimeMs` (default 24 h) at most; see the README for what needs a store.
+     */
+    tokenKeys: z
+      .array(
+        z.custom<EncryptionKey>((v) => typeof v === 'object' && v !== null && 'id' in v && 'key' in v, {
+          message: 'each key is { id, key }',
+        }),
+      )
+      .min(1)
+      .optional(),
+    /** With `tokenKeys`: `signed` (HMAC-SHA256; claims readable) or `sealed` (AES-256-GCM; claims unreadable). Default `signed`. */
+    tokenFormat: z.enum(['signed', 'sealed']).default('signed'),
+    /** With `tokenKeys` and no `sessionStore`: where ended sessions' tokens are revoked until they expire. Default: memory. */
+    revocationStore: z
+      .custom<RevocationStore>(
+        (v) =>
+          typeof v === 'object' &&
+          v !== null &&
+          typeof (v as RevocationStore).revoke === 'function' &&
+          typeof (v as RevocationStore).isRevoked === 'function',
+        { message: 'revocationStore must have revoke and isRevoked methods' },
+      )
+      .optional(),
     /** Keys of state per session. Default 1,000. */
     maxStateKeys: positiveInt.default(1_000),
     /** Bytes of state (keys and stored values) per session. Default 1 MiB. */
@@ -200,6 +229,7 @@ const CODE_ONLY_OPTIONS = [
   'messageBus',
   'rateLimitStore',
   'cacheStore',
+  'revocationStore',
   'middleware',
   'principal',
   'onSessionCreated',
@@ -248,6 +278,8 @@ const ENV_OPTIONS = {
   maxStateBytes: 'number',
   encryptionKeys: 'keys',
   acceptUnsealed: 'boolean',
+  tokenKeys: 'keys',
+  tokenFormat: 'string',
 } as const satisfies Record<
   Exclude<keyof McpSessionOptions, CodeOnlyOption>,
   'string' | 'number' | 'boolean' | 'boolean-or-number' | 'list' | 'keys'
@@ -312,15 +344,24 @@ export function resolveOptions(options: McpSessionOptions, env: Record<string, s
 
 /** The settings an endpoint runs with, as the host app may show them: no functions, stores or keys. */
 export type EndpointSettings = Readonly<
-  Omit<ResolvedOptions, CodeOnlyOption | 'encryptionKeys'> & {
+  Omit<ResolvedOptions, CodeOnlyOption | 'encryptionKeys' | 'tokenKeys'> & {
     /** Whether state is sealed at rest (`encryptionKeys` are set). */
     encryptionAtRest: boolean;
+    /** Whether session ids are tokens (`tokenKeys` are set). */
+    sessionTokens: boolean;
   }
 >;
 
 /** What {@link EndpointSettings} shows of resolved options. */
 export function endpointSettings(options: ResolvedOptions): EndpointSettings {
-  const settings: Record<string, unknown> = { ...options, encryptionAtRest: options.encryptionKeys !== undefined };
-  for (const option of [...CODE_ONLY_OPTIONS, 'encryptionKeys']) delete settings[option];
-  return Object.freeze(settings) as EndpointSettings;
+  const settings: Record<string, unknown> = { ...options };
+  for (const option of [...CODE_ONLY_OPTIONS, 'encryptionKeys', 'tokenKeys']) delete settings[option];
+  // Token sessions always end: without a maximum lifetime, they get the default one.
+  const maxLifetimeMs = options.maxLifetimeMs ?? (options.tokenKeys === undefined ? undefined : DEFAULT_TOKEN_LIFETIME_MS);
+  return Object.freeze({
+    ...settings,
+    maxLifetimeMs,
+    encryptionAtRest: options.encryptionKeys !== undefined,
+    sessionTokens: options.tokenKeys !== undefined,
+  }) as EndpointSettings;
 }

@@ -1,4 +1,11 @@
-import { MemoryCacheStore, MemoryEventStore, MemoryMessageBus, MemoryRateLimitStore, MemorySessionStore } from '@x/mcp-session-core';
+import {
+  MemoryCacheStore,
+  MemoryEventStore,
+  MemoryMessageBus,
+  MemoryRateLimitStore,
+  MemoryRevocationStore,
+  MemorySessionStore,
+} from '@x/mcp-session-core';
 import { runStoreSuite } from '@x/mcp-session-testing';
 import { describe, expect, it } from 'vitest';
 
@@ -12,6 +19,7 @@ runStoreSuite({
       messageBus: new MemoryMessageBus(),
       rateLimitStore: new MemoryRateLimitStore(),
       cacheStore: new MemoryCacheStore(),
+      revocationStore: new MemoryRevocationStore(),
       close: async () => undefined,
     };
   },
@@ -32,5 +40,16 @@ describe('memory stores, on the clock they are given', () => {
     store.completeStream('s1', 'c', 1_000, T0 + 1_000);
     expect(store.replayAfter('s1', 'a.0')).toBeUndefined();
     expect(store.replayAfter('s1', 'b.0')?.events).toHaveLength(1);
+  });
+
+  it('a memory revocation store drops revocations whose time has passed as it takes new ones', () => {
+    const store = new MemoryRevocationStore();
+    for (let i = 0; i < 100; i += 1) store.revoke(`s${i}`, T0 + 1_000, T0);
+    expect(store.size).toBe(100);
+    // Each revoke drops up to 64 that are due: two more revocations after the time clear the rest.
+    store.revoke('late-1', T0 + 10_000, T0 + 1_000);
+    store.revoke('late-2', T0 + 10_000, T0 + 1_000);
+    expect(store.size).toBe(2);
+    expect(store.isRevoked('late-1', T0 + 1_000)).toBe(true);
   });
 });

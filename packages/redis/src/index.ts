@@ -5,4 +5,5 @@ export { RedisEventStore, type RedisEventStoreOptions } from './event-store.js';
 export { RedisMessageBus, type RedisMessageBusOptions } from './message-bus.js';
 export { RedisRateLimitStore, type RedisRateLimitStoreOptions } from './rate-limit-store.js';
 export { RedisCacheStore, type RedisCacheStoreOptions } from './cache-store.js';
+export { RedisRevocationStore, type RedisRevocationStoreOptions } from './revocation-store.js';
 export { createRedisStores, type RedisStores, type RedisStoresOptions } from './stores.js';

@@ -11,6 +11,7 @@ import { McpSessionError, type SessionRecord, sessionDeadline } from '@x/mcp-ses
  * <prefix>s:{<id>}:ev:<streamId>   stream   the events of one stream, entry ids 0-<sequence>
  * <prefix>{sessions}:deadline      zset     session id by deadline (a lower bound, see RedisSessionStore)
  * <prefix>{sessions}:activity      zset     session id by last activity (a lower bound)
+ * <prefix>rv:{<id>}                string   revoked session token: until when (see RedisRevocationStore)
  * <prefix>rl:<key>                 string   GCRA theoretical arrival time
  * <prefix>c:<key>                  string   cache entry "<expiresAt>:<value>"
  * <prefix>n:<key>                  string   cache generation counter
@@ -45,6 +46,10 @@ export class KeyLayout {
 
   stream(sessionId: string, streamId: string): string {
     return `${this.prefix}s:{${sessionId}}:ev:${streamId}`;
+  }
+
+  revocation(sessionId: string): string {
+    return `${this.prefix}rv:{${sessionId}}`;
   }
 
   rateLimit(key: string): string {

@@ -250,4 +250,15 @@ redis.call('SET', KEYS[1], ARGV[3] .. ':' .. string.format('%d', value), 'PX', A
 return value
 `);
 
-export const ALL_SCRIPTS = { TOUCH, TAKE, DELETE, INDEX, SET_STATE, APPEND, REPLAY, COMPLETE, GCRA, INCR_EXPIRE };
+/**
+ * revoke. KEYS: the revocation. ARGV: until, now. Lists the id until `until` unless it is listed past
+ * `now` already; the key expires at `until` (relative to `now`). Returns 1 for the caller that listed it.
+ */
+export const REVOKE = new Script(`
+local current = redis.call('GET', KEYS[1])
+if current and tonumber(current) > tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', math.max(1, math.ceil(tonumber(ARGV[1]) - tonumber(ARGV[2]))))
+return 1
+`);
+
+export const ALL_SCRIPTS = { TOUCH, TAKE, DELETE, INDEX, SET_STATE, APPEND, REPLAY, COMPLETE, GCRA, INCR_EXPIRE, REVOKE };

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisStores } from '@x/mcp-session-redis';
+import { RedisRevocationStore, createRedisStores } from '@x/mcp-session-redis';
 import { type StoreSet, type TestRedisCluster, redisClusterForTests, runStoreSuite } from '@x/mcp-session-testing';
 
 /**
@@ -53,6 +53,7 @@ runStoreSuite({
     const keys = stores.sessionStore.keys;
     return {
       ...stores,
+      revocationStore: new RedisRevocationStore({ client, prefix: keys.prefix }),
       async close() {
         await stores.close();
         await client.quit();
@@ -64,6 +65,7 @@ runStoreSuite({
         cacheEntry: (key) => admin.pttl(keys.cacheEntry(key)),
         cacheCounter: (key) => admin.pttl(keys.cacheCounter(key)),
         rateLimit: (key) => admin.pttl(keys.rateLimit(key)),
+        revocation: (id) => admin.pttl(keys.revocation(id)),
       },
     };
   },

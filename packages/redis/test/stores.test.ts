@@ -10,6 +10,7 @@ import {
   RedisEventStore,
   RedisMessageBus,
   RedisRateLimitStore,
+  RedisRevocationStore,
   RedisSessionStore,
   createRedisStores,
   type RedisStores,
@@ -79,12 +80,14 @@ function redisTarget(name: string, clientOptions: RedisOptions, sharded: boolean
         maxEventsPerStream,
         sharded,
       });
+      const revocationStore = new RedisRevocationStore({ client, prefix: stores.sessionStore.keys.prefix });
       const layout = stores.sessionStore.keys;
       // What the server calls a key: with an ioredis keyPrefix, the client prepends it to every key.
       const raw = (key: string) => `${clientOptions.keyPrefix ?? ''}${key}`;
       const subscriber = () => stores.messageBus.subscriber as Redis | undefined;
       return {
         ...stores,
+        revocationStore,
         async close() {
           await stores.close();
           await close(client);
@@ -96,6 +99,7 @@ function redisTarget(name: string, clientOptions: RedisOptions, sharded: boolean
           cacheEntry: (key) => admin.pttl(raw(layout.cacheEntry(key))),
           cacheCounter: (key) => admin.pttl(raw(layout.cacheCounter(key))),
           rateLimit: (key) => admin.pttl(raw(layout.rateLimit(key))),
+          revocation: (id) => admin.pttl(raw(layout.revocation(id))),
         },
         connection: {
           async disconnect() {
@@ -190,6 +194,8 @@ describe('redis specifics', () => {
     await s.eventStore.replayAfter(record.id, 'st.1');
     await s.eventStore.completeStream(record.id, 'warm', 10_000, T0);
     await s.rateLimitStore.consume('rl', T0, 10, 60_000);
+    const revocations = new RedisRevocationStore({ client, prefix: s.sessionStore.keys.prefix });
+    await revocations.revoke(sessionRecord().id, T0 + 1, T0);
     await s.messageBus.publish('warm', { kind: 'terminated', sessionId: 'x' });
     await s.sessionStore.takeExpired(T0, 1);
     await s.sessionStore.delete(sessionRecord().id);
@@ -217,6 +223,8 @@ describe('redis specifics', () => {
         ['EventStore.completeStream', () => s.eventStore.completeStream(record.id, 'st', 10_000, T0), ['evalsha']],
         ['EventStore.deleteSession', () => s.eventStore.deleteSession(record.id), ['hkeys', 'del']],
         ['RateLimitStore.consume', () => s.rateLimitStore.consume('rl', T0, 10, 60_000), ['evalsha']],
+        ['RevocationStore.revoke', () => revocations.revoke(record.id, T0 + 60_000, T0), ['evalsha']],
+        ['RevocationStore.isRevoked', () => revocations.isRevoked(record.id, T0), ['get']],
         ['CacheStore.get', () => s.cacheStore.get('c', T0), ['get']],
         ['CacheStore.set', () => s.cacheStore.set('c', 'v', 1_000, T0), ['psetex']],
         ['CacheStore.incr', () => s.cacheStore.incr('n'), ['incr']],
@@ -251,7 +259,14 @@ describe('redis specifics', () => {
     const s = open();
     const keys = s.sessionStore.keys;
     const id = randomBytes(16).toString('base64url');
-    const sessionKeys = [keys.record(id), keys.state(id), keys.streams(id), keys.stream(id, 'standalone'), keys.stream(id, 'abc')];
+    const sessionKeys = [
+      keys.record(id),
+      keys.state(id),
+      keys.streams(id),
+      keys.stream(id, 'standalone'),
+      keys.stream(id, 'abc'),
+      keys.revocation(id),
+    ];
     expect(new Set(sessionKeys.map(slot)).size).toBe(1);
     expect(slot(keys.deadlines)).toBe(slot(keys.activity));
     // Sessions spread over the slots.

@@ -10,7 +10,7 @@ import type { KeptInitializeResults, SessionTarget } from '../live/initialize-re
 import type { LiveSession, LiveSessions } from '../live/live-sessions.js';
 import type { RequestSink } from '../live/transport.js';
 import type { Dispatcher } from '../pipeline/dispatcher.js';
-import type { JSONRPCRequest, JSONRPCResponse } from '../protocol/jsonrpc.js';
+import type { JSONRPCMessage, JSONRPCRequest, JSONRPCResponse } from '../protocol/jsonrpc.js';
 import type { SessionManager } from '../sessions/manager.js';
 import type { SessionRecord } from '../stores/types.js';
 import type { PostStream } from '../streams/post-stream.js';
@@ -32,18 +32,19 @@ export interface SessionCreation {
 export async function initializeSession(
   deps: SessionCreation,
   request: LaneRequest,
-  initialize: JSONRPCRequest,
+  asked: JSONRPCRequest,
   principal: string | undefined,
 ): Promise<Refusal | undefined> {
   const { sessions, live, keptResults, streams, dispatcher } = deps;
   // The params are kept in the session record and replayed on every rehydration: bounded.
-  const size = Buffer.byteLength(JSON.stringify(initialize.params ?? {}));
+  const size = Buffer.byteLength(JSON.stringify(asked.params ?? {}));
   if (size > deps.maxInitializeBytes) {
     return refusal(413, JsonRpcErrorCode.ServerError, `Payload Too Large: initialize params exceed ${deps.maxInitializeBytes} bytes`);
   }
-  const reserved = await sessions.reserve(initialize, principal, request.address);
+  const reserved = await sessions.reserve(asked, principal, request.address);
   if (!reserved.ok) return reserved;
-  const { record } = reserved;
+  // What the session keeps of the request (with tokens: what its token carries) is what its server sees.
+  const { record, initialize } = reserved;
   const requested = record.protocolVersion;
 
   // With lazyServer, a result the factory's servers gave before answers without building one; the
@@ -75,7 +76,7 @@ export async function initializeSession(
     scope: { kind: 'session', id: record.id },
     request: initialize,
     extra: messageExtra(request.req, request.auth),
-    sink: initializeSink(deps, { record, target, built, stream }),
+    sink: initializeSink(deps, { record, target, built, stream, tokens: sessions.usesTokens }),
     response: stream,
     headers: request.req.headers,
     auth: request.auth,
@@ -84,22 +85,30 @@ export async function initializeSession(
   return undefined;
 }
 
-/** Stores the session once its server answered with a result; a failed initialize leaves nothing behind. */
+/**
+ * Stores the session once its server answered with a result; a failed initialize leaves nothing behind.
+ * A token carries the negotiated version, so it exists only with the result: messages the server
+ * sends before it wait (their SSE headers would carry the session id).
+ */
 function initializeSink(
   deps: SessionCreation,
-  pending: { record: SessionRecord; target: SessionTarget; built: LiveSession | undefined; stream: PostStream },
+  pending: { record: SessionRecord; target: SessionTarget; built: LiveSession | undefined; stream: PostStream; tokens: boolean },
 ): RequestSink {
   const { record, target, built, stream } = pending;
   const { sessions, live } = deps;
+  const held: JSONRPCMessage[] | undefined = pending.tokens ? [] : undefined;
+  const flush = () => {
+    for (const message of held?.splice(0) ?? []) stream.send(message);
+  };
   return {
     acceptsRelated: stream.acceptsRelated,
-    send: (message) => stream.send(message),
+    send: (message) => (held === undefined ? stream.send(message) : void held.push(message)),
     respond: async (response: JSONRPCResponse) => {
       if ('result' in response && !deps.isClosed()) {
         const negotiated = response.result.protocolVersion;
         if (typeof negotiated === 'string') record.protocolVersion = negotiated;
         try {
-          await sessions.save(record);
+          stream.sessionHeader = await sessions.save(record);
           if (built !== undefined) live.adopt(built);
         } catch (error) {
           deps.reportError(error);
@@ -115,6 +124,7 @@ function initializeSink(
           if (built !== undefined) await live.dispose(built);
           return;
         }
+        flush();
         stream.respond(response);
         await sessions.created(record, target.session);
         return;
@@ -122,6 +132,7 @@ function initializeSink(
       // A failed initialize: the client gets the server's error, and no session exists.
       sessions.release(record);
       stream.sessionHeader = undefined;
+      flush();
       stream.respond(response);
       if (built !== undefined) await live.dispose(built);
     },

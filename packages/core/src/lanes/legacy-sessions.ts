@@ -77,6 +77,8 @@ export class LegacySessionLane implements Lane {
       requestIds: requests.map((each) => each.id),
       batch,
     });
+    // The id as the client sent it (with tokens, the token; inside, the session is known by its id).
+    if (sessionId !== undefined) stream.sessionHeader = sessionId;
     extra.closeSSEStream = () => stream.detach();
     extra.closeStandaloneSSEStream = () => streams.standalone(record.id)?.writer.end();
     const scope = sessionScope(record.id);
@@ -104,9 +106,11 @@ export class LegacySessionLane implements Lane {
     const notAcceptable = checkGetHeaders(req);
     if (notAcceptable !== undefined) return notAcceptable;
     const principal = this.#deps.principalOf(auth, req);
-    const access = await this.#access(request, headerValue(req, 'mcp-session-id'), principal, false);
+    const header = headerValue(req, 'mcp-session-id');
+    const access = await this.#access(request, header, principal, false);
     if (!access.ok) return access;
-    return this.#deps.getStreams.open(res, access.record, headerValue(req, 'last-event-id'));
+    const { id, protocolVersion } = access.record;
+    return this.#deps.getStreams.open(res, { id, protocolVersion, header }, headerValue(req, 'last-event-id'));
   }
 
   async delete(request: LaneRequest): Promise<Refusal | undefined> {
@@ -117,8 +121,8 @@ export class LegacySessionLane implements Lane {
     if (unsupported !== undefined) return unsupported;
     const { sessions } = this.#deps;
     if (!sessions.isWellFormed(sessionId)) return sessionNotFound();
-    const record = await sessions.get(sessionId);
-    if (record === undefined || record.principal !== this.#deps.principalOf(auth, req) || !(await sessions.end(record, 'deleted'))) {
+    const record = await sessions.owned(sessionId, this.#deps.principalOf(auth, req));
+    if (record === undefined || !(await sessions.end(record, 'deleted'))) {
       return sessionNotFound();
     }
     res.writeHead(200).end();

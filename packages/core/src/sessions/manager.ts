@@ -23,6 +23,7 @@ import type { Clock, Logger, McpSession } from '../types.js';
 import { type HandleRuntime, sessionHandle } from './handle.js';
 import type { SessionIdStrategy } from './ids.js';
 import type { StateRuntime } from './state.js';
+import type { TokenSessions } from './token-sessions.js';
 
 /** Expired records taken from the store per call. */
 const EXPIRED_BATCH = 500;
@@ -45,6 +46,8 @@ export interface SessionManagerSettings {
   readonly ownsStore: boolean;
   readonly eventStore: EventStore | null;
   readonly ids: SessionIdStrategy;
+  /** With `tokenKeys`: sessions whose id is a token (and `ids` is its strategy). */
+  readonly tokens?: TokenSessions;
   readonly clock: Clock;
   readonly state: Omit<StateRuntime, 'store' | 'clock'>;
   readonly idleTimeoutMs: number;
@@ -112,8 +115,15 @@ export class SessionManager {
    * until it is saved or given up (a session is stored only once its server answered): concurrent
    * initializes cannot overshoot the limit on one process. Or the 503 when there is no room.
    */
-  async reserve(initialize: JSONRPCRequest, principal: string | undefined, address: string): Promise<Checked<{ record: SessionRecord }>> {
-    const { maxSessions, onMaxSessions, sweepIntervalMs } = this.#settings;
+  async reserve(
+    initialize: JSONRPCRequest,
+    principal: string | undefined,
+    address: string,
+  ): Promise<Checked<{ record: SessionRecord; initialize: JSONRPCRequest }>> {
+    const { maxSessions, onMaxSessions, sweepIntervalMs, tokens } = this.#settings;
+    // A token session keeps, and its servers see, only what its token carries.
+    const carried = tokens?.carry(initialize.params ?? {});
+    if (carried?.ok === false) return carried;
     const paced = await this.#paceCreation(principal, address);
     if (paced !== undefined) return paced;
     if ((await this.store.count()) + this.#reserved.size >= maxSessions) {
@@ -133,9 +143,14 @@ export class SessionManager {
         });
       }
     }
-    const record = this.#newRecord(initialize, principal);
+    const record = this.#newRecord(initialize, principal, carried?.params);
     this.#reserved.add(record.id);
-    return { ok: true, record };
+    return { ok: true, record, initialize: carried === undefined ? initialize : { ...initialize, params: carried.params } };
+  }
+
+  /** Whether a session's `MCP-Session-Id` is a token (issued by {@link save} once its server answered). */
+  get usesTokens(): boolean {
+    return this.#settings.tokens !== undefined;
   }
 
   /** Whether a client's session id can be one of ours (checked before any store work). */
@@ -159,13 +174,14 @@ export class SessionManager {
     });
   }
 
-  /** Stores a reserved session's record; it exists from now on. Throws when the store does. */
-  async save(record: SessionRecord): Promise<void> {
+  /** Stores a reserved session's record; it exists from now on. Resolves to its `MCP-Session-Id`; throws when the store does. */
+  async save(record: SessionRecord): Promise<string> {
     try {
       await this.store.create(record);
     } finally {
       this.#reserved.delete(record.id);
     }
+    return this.#settings.tokens?.issue(record) ?? record.id;
   }
 
   /** A reserved session will not be stored (its initialize failed): its room is free again. */
@@ -173,10 +189,9 @@ export class SessionManager {
     this.#reserved.delete(record.id);
   }
 
-  #newRecord(initialize: JSONRPCRequest, principal: string | undefined): SessionRecord {
+  #newRecord(initialize: JSONRPCRequest, principal: string | undefined, params = initialize.params ?? {}): SessionRecord {
     const { clock, ids, idleTimeoutMs, maxLifetimeMs } = this.#settings;
     const now = clock.now();
-    const params = initialize.params ?? {};
     const record: SessionRecord = {
       id: ids.mint(),
       protocolVersion: requestedVersion(params),
@@ -212,12 +227,29 @@ export class SessionManager {
    * Undefined when it is unknown, ended, or bound to another principal: all look the same from outside.
    */
   async resolve(sessionId: string, principal: string | undefined, countRequest: boolean): Promise<SessionRecord | undefined> {
-    return this.store.touch(sessionId, this.#settings.clock.now(), { principal, countRequest });
+    const { tokens, clock } = this.#settings;
+    if (tokens !== undefined) return tokens.resolve(sessionId, principal, countRequest, clock.now());
+    return this.store.touch(sessionId, clock.now(), { principal, countRequest });
   }
 
-  /** The record, without marking activity. */
+  /** The session a client asks to end, when it is bound to `principal`; nothing marked active. */
+  async owned(sessionId: string, principal: string | undefined): Promise<SessionRecord | undefined> {
+    const { tokens, clock } = this.#settings;
+    if (tokens !== undefined) return tokens.owned(sessionId, principal, clock.now());
+    const record = await this.get(sessionId);
+    return record?.principal === principal ? record : undefined;
+  }
+
+  /** The record held in the store, without marking activity; by session id (or, with tokens, by token too). */
   async get(sessionId: string): Promise<SessionRecord | undefined> {
-    return this.store.get(sessionId, this.#settings.clock.now());
+    return this.store.get(this.#settings.tokens?.sessionIdOf(sessionId) ?? sessionId, this.#settings.clock.now());
+  }
+
+  /** Ends a session as DELETE would (the admin `terminate`); with tokens, also one this process holds no record of. */
+  async terminate(sessionId: string): Promise<boolean> {
+    const record = await this.get(sessionId);
+    if (record !== undefined) return this.end(record, 'deleted');
+    return (await this.#settings.tokens?.revokeToken(sessionId, this.#settings.clock.now())) ?? false;
   }
 
   /**
@@ -225,25 +257,53 @@ export class SessionManager {
    * or ended where this process did not hear of it) has its streams here ended.
    */
   async keepActive(sessionIds: Iterable<string>, now: number): Promise<void> {
+    const { tokens } = this.#settings;
     for (const sessionId of sessionIds) {
       if (this.#reserved.has(sessionId)) continue;
-      if ((await this.store.touch(sessionId, now)) === undefined) await this.endedElsewhere(sessionId);
+      const active =
+        tokens === undefined ? (await this.store.touch(sessionId, now)) !== undefined : await tokens.stillActive(sessionId, now);
+      if (!active) await this.endedElsewhere(sessionId);
     }
   }
 
-  /** Ends a session: true for the one caller, on any process, that removed it from the store. */
+  /**
+   * Ends a session: true for the one caller, on any process, that removed it from the store (with
+   * tokens and no configured session store: that revoked it).
+   */
   async end(record: SessionRecord, reason: SessionCloseReason): Promise<boolean> {
-    if (!(await this.store.delete(record.id))) return false;
+    const { tokens, clock } = this.#settings;
+    const revoked = tokens?.untracked === true ? await tokens.revoke(record, clock.now()) : undefined;
+    const removed = await this.store.delete(record.id);
+    if (!(revoked ?? removed)) return false;
     await this.#ended(record, reason);
     return true;
   }
 
-  /** Ends every session past its idle or absolute deadline (a sweep task). */
+  /**
+   * Ends every session past its idle or absolute deadline (a sweep task). A token session idle here
+   * with no configured session store is only let go on this process: its token still holds.
+   */
   async expire(now: number): Promise<void> {
+    const letGo = this.#settings.tokens?.untracked === true;
     for (;;) {
       const expired = await this.store.takeExpired(now, EXPIRED_BATCH);
-      for (const record of expired) await this.#ended(record, expiryReason(record, now));
+      for (const record of expired) {
+        const reason = expiryReason(record, now);
+        if (letGo && reason === 'idle') await this.#letGo(record.id);
+        else await this.#ended(record, reason);
+      }
       if (expired.length < EXPIRED_BATCH) break;
+    }
+  }
+
+  /** Releases what a session holds here (streams, server, cleanup, events); it goes on elsewhere or later. */
+  async #letGo(sessionId: string): Promise<void> {
+    await this.#resources.release(sessionId);
+    await this.#runDisposers(sessionId);
+    try {
+      await this.#settings.eventStore?.deleteSession(sessionId);
+    } catch (error) {
+      this.#settings.reportError(error);
     }
   }
 

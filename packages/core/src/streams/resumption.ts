@@ -44,19 +44,28 @@ export class GetStreams {
     this.#settings = settings;
   }
 
-  /** Serves a GET of a session whose access was checked: a resumption, or its standalone stream. */
+  /**
+   * Serves a GET of a session whose access was checked: a resumption, or its standalone stream.
+   * `header` is the `MCP-Session-Id` to answer with (the client's; default the session id).
+   */
   async open(
     res: ServerResponse,
-    session: { id: string; protocolVersion: string },
+    session: { id: string; protocolVersion: string; header?: string | undefined },
     lastEventId: string | undefined,
   ): Promise<Refusal | undefined> {
     const store = this.#settings.eventStore;
-    if (lastEventId !== undefined && store !== null) return this.#resume(res, session.id, lastEventId, store);
+    if (lastEventId !== undefined && store !== null) return this.#resume(res, session, lastEventId, store);
     await this.#standalone(res, session, store);
     return undefined;
   }
 
-  async #resume(res: ServerResponse, sessionId: string, lastEventId: string, store: EventStore): Promise<Refusal | undefined> {
+  async #resume(
+    res: ServerResponse,
+    session: { id: string; header?: string | undefined },
+    lastEventId: string,
+    store: EventStore,
+  ): Promise<Refusal | undefined> {
+    const sessionId = session.id;
     const holder = this.#registry.nextHolder();
     const parsed = parseEventId(lastEventId);
     const known = parsed === undefined ? undefined : await store.replayAfter(sessionId, lastEventId);
@@ -66,7 +75,7 @@ export class GetStreams {
       sessionId,
       streamId: parsed.streamId,
       holder,
-      writer: new SseWriter(res, { sessionId, maxBufferBytes: this.#settings.maxStreamBufferBytes }),
+      writer: new SseWriter(res, { sessionId: session.header ?? sessionId, maxBufferBytes: this.#settings.maxStreamBufferBytes }),
       lastSequence: parsed.sequence,
       endOnResponse: response,
     });
@@ -85,7 +94,11 @@ export class GetStreams {
     return undefined;
   }
 
-  async #standalone(res: ServerResponse, session: { id: string; protocolVersion: string }, store: EventStore | null): Promise<void> {
+  async #standalone(
+    res: ServerResponse,
+    session: { id: string; protocolVersion: string; header?: string | undefined },
+    store: EventStore | null,
+  ): Promise<void> {
     const { retryIntervalMs, maxStreamDurationMs } = this.#settings;
     const holder = this.#registry.nextHolder();
     let lastSequence = 0;
@@ -97,7 +110,7 @@ export class GetStreams {
     }
     // Headers go out only now, and the stream is attached in the same turn: a client that sees the
     // stream open can count on it (as activity, as the holder of its GET stream).
-    const writer = new SseWriter(res, { sessionId: session.id, maxBufferBytes: this.#settings.maxStreamBufferBytes });
+    const writer = new SseWriter(res, { sessionId: session.header ?? session.id, maxBufferBytes: this.#settings.maxStreamBufferBytes });
     const primed = primingId !== undefined && acceptsPriming(session.protocolVersion);
     if (primed) writer.prime(primingId!, retryIntervalMs);
     const stream = new AttachedStream({

@@ -6,6 +6,7 @@ import { eventStoreTests } from './event-store.js';
 import { collector, limits, MAX_EVENTS, notification, sessionRecord, type StoreSuiteContext, T0, terminated } from './helpers.js';
 import { messageBusTests } from './message-bus.js';
 import { rateLimitStoreTests } from './rate-limit-store.js';
+import { revocationStoreTests } from './revocation-store.js';
 import { sessionStateTests } from './session-state.js';
 import { sessionStoreTests } from './session-store.js';
 import type { StoreSet, StoreSuiteConfig, StoreSuiteTarget } from './types.js';
@@ -55,6 +56,7 @@ export function runStoreSuite(target: StoreSuiteTarget): void {
     messageBusTests(suite);
     rateLimitStoreTests(suite);
     cacheStoreTests(suite);
+    revocationStoreTests(suite, target.capabilities);
 
     it('two store sets share nothing, even under the same names', async () => {
       const other = await another();
@@ -65,6 +67,7 @@ export function runStoreSuite(target: StoreSuiteTarget): void {
       await stores.rateLimitStore.consume('rl', T0, 1, 60_000);
       await stores.cacheStore.set('c', 'v', 10_000, T0);
       await stores.cacheStore.incr('n');
+      await stores.revocationStore.revoke(record.id, T0 + 60_000, T0);
       const heard = collector();
       const sentinel = collector();
       await other.messageBus.subscribe('topic', heard.handler);
@@ -81,12 +84,14 @@ export function runStoreSuite(target: StoreSuiteTarget): void {
       expect((await other.rateLimitStore.consume('rl', T0, 1, 60_000)).allowed).toBe(true);
       expect(await other.cacheStore.get('c', T0)).toBeUndefined();
       expect(await other.cacheStore.counter('n')).toBe(0);
+      expect(await other.revocationStore.isRevoked(record.id, T0)).toBe(false);
       await other.messageBus.publish('sentinel', terminated('sentinel'));
       await sentinel.until(1);
       expect(heard.messages).toEqual([]);
       // And the first set still has everything.
       expect(await stores.sessionStore.getState(record.id, 'k', T0)).toBe('v');
       expect((await stores.eventStore.replayAfter(record.id, 'st.0'))?.events).toHaveLength(1);
+      expect(await stores.revocationStore.isRevoked(record.id, T0)).toBe(true);
     });
 
     if (backendTtl !== undefined) backendExpiryTests(suite, backendTtl);

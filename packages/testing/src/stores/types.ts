@@ -1,4 +1,4 @@
-import type { CacheStore, EventStore, MessageBus, RateLimitStore, SessionStore } from '@x/mcp-session-core';
+import type { CacheStore, EventStore, MessageBus, RateLimitStore, RevocationStore, SessionStore } from '@x/mcp-session-core';
 
 /** One instance of every store, as a backend provides them. */
 export interface StoreSet {
@@ -7,6 +7,7 @@ export interface StoreSet {
   messageBus: MessageBus;
   rateLimitStore: RateLimitStore;
   cacheStore: CacheStore;
+  revocationStore: RevocationStore;
   /** Releases everything the set holds (connections, subscriptions). */
   close(): Promise<void>;
   /** How long the backend itself keeps things, in ms like Redis `PTTL` (-2: gone, -1: no expiry). With `capabilities.backendTtl`. */
@@ -23,6 +24,8 @@ export interface BackendTtl {
   cacheEntry(key: string): Promise<number>;
   cacheCounter(key: string): Promise<number>;
   rateLimit(key: string): Promise<number>;
+  /** The revocation of a session id. */
+  revocation(sessionId: string): Promise<number>;
 }
 
 export interface ConnectionControl {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { ResponseMode } from '@x/mcp-session-core';
 import { createConformanceServer } from '../../../../examples/conformance/fixtures.js';
@@ -30,6 +31,21 @@ export function conformanceSuite(harness: AdapterHarness): void {
       300_000,
     );
   });
+
+  // Session tokens change how a session is named and found, not what it serves: the newer release,
+  // which runs the 2025-11-25 scenarios, in the default mode, is the check (SDK interop covers the rest).
+  it(`${CONFORMANCE_RELEASES[1].label} reports 0 failures with session tokens`, async () => {
+    const tokenKeys = [{ id: 'k1', key: randomBytes(32).toString('base64') }];
+    const app = await harness.start({ server: () => createConformanceServer(), tokenKeys, retryIntervalMs: 50 });
+    try {
+      expectClean(await runConformance(CONFORMANCE_RELEASES[1], app.url));
+      const metrics = await app.endpoint.metrics();
+      expect(metrics.sessionsCreated).toBeGreaterThan(1);
+      expect(app.endpoint.settings.sessionTokens).toBe(true);
+    } finally {
+      await app.close();
+    }
+  }, 300_000);
 
   // lazyServer answers initialize from a kept result and builds each server on first use: the
   // suite's many sessions must not tell the difference.

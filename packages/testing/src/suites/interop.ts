@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ResponseMode } from '@x/mcp-session-core';
+import { randomBytes } from 'node:crypto';
+import type { McpSessionOptions, ResponseMode } from '@x/mcp-session-core';
 import { connectClient, type TestClient } from '../fixtures/clients.js';
 import { type SdkMajor, serverFactory } from '../fixtures/servers.js';
 import type { AdapterHarness, RunningApp } from '../harness.js';
@@ -7,6 +8,8 @@ import type { AdapterHarness, RunningApp } from '../harness.js';
 const majors: SdkMajor[] = ['v1', 'v2'];
 const combos = majors.flatMap((server) => majors.map((client) => ({ server, client })));
 const modes: ResponseMode[] = ['auto', 'sse'];
+/** Session tokens (`tokenKeys`), signed by default. */
+const withTokens: Partial<McpSessionOptions> = { tokenKeys: [{ id: 'k1', key: randomBytes(32).toString('base64') }] };
 
 /** SDK v1 and v2 clients against SDK v1 and v2 servers, in every response mode. */
 export function interopSuite(harness: AdapterHarness): void {
@@ -20,10 +23,10 @@ export function interopSuite(harness: AdapterHarness): void {
       app = undefined;
     });
 
-    async function setUp(server: SdkMajor, client: SdkMajor, responseMode: ResponseMode) {
+    async function setUp(server: SdkMajor, client: SdkMajor, responseMode: ResponseMode, options: Partial<McpSessionOptions> = {}) {
       const resumptions: string[] = [];
       app = await harness.start(
-        { server: serverFactory(server), responseMode, retryIntervalMs: 5 },
+        { server: serverFactory(server), responseMode, retryIntervalMs: 5, ...options },
         {
           observe: (req) => {
             const lastEventId = req.headers['last-event-id'];
@@ -49,11 +52,17 @@ export function interopSuite(harness: AdapterHarness): void {
       });
     }
 
-    describe.each(modes)('SDK interop, %s mode', (mode) => {
+    // Every release of each SDK, each way, in the default mode with random ids and with session tokens;
+    // `sse` with random ids (the transport is the same whatever the id).
+    const runs = [
+      ...modes.map((mode) => ({ label: `${mode} mode`, mode, options: {} })),
+      { label: 'auto mode, session tokens', mode: 'auto' as const, options: withTokens },
+    ];
+    describe.each(runs)('SDK interop, $label', ({ mode, options }) => {
       describe.each(combos)('server $server, client $client', ({ server, client: clientMajor }) => {
         it('runs a whole session: tools, progress, logging, sampling, elicitation, termination', async () => {
-          const { app, client } = await setUp(server, clientMajor, mode);
-          expect(client.sessionId).toMatch(/^[\x21-\x7e]{22,}$/);
+          const { app, client } = await setUp(server, clientMajor, mode, options);
+          expect(client.sessionId).toMatch(options === withTokens ? /^s1\.k1\.[\x21-\x7e]{100,}$/ : /^[\x21-\x7e]{22,}$/);
           expect(await client.listTools()).toEqual(expect.arrayContaining(['echo', 'countdown', 'ask_model', 'ask_user']));
           expect(await client.callTool('echo', { text: 'hello' })).toBe('hello');
 
@@ -76,7 +85,7 @@ export function interopSuite(harness: AdapterHarness): void {
         });
 
         it('resumes a dropped response stream with Last-Event-ID and delivers every event once', async () => {
-          const { client, resumptions } = await setUp(server, clientMajor, mode);
+          const { client, resumptions } = await setUp(server, clientMajor, mode, options);
           expect(await client.callTool('drop_stream', { steps: 3 })).toBe('survived');
           expect(client.logs).toEqual(['before drop', 'after drop 1', 'after drop 2', 'after drop 3']);
           // The client came back with GET and the id of the last event it had.
