@@ -361,7 +361,13 @@ export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
   for (const middleware of options.middleware) dispatcher.use(middleware);
 
   const metricsSnapshot = async () =>
-    metrics.snapshot({ sessionsActive: await store.count(), liveInstances: live.size, openStreams: streams.openStreams });
+    metrics.snapshot({
+      sessionsActive: await store.count(),
+      liveInstances: live.size,
+      openStreams: streams.openStreams,
+      stateHandles: await handleStore.count(),
+      listenStreams: listen.size,
+    });
 
   return {
     nodeId,

@@ -34,7 +34,7 @@ export class Metrics {
   }
 
   /** The counters, with the gauges the endpoint reads from its modules. */
-  snapshot(gauges: Pick<MetricsSnapshot, 'sessionsActive' | 'liveInstances' | 'openStreams'>): MetricsSnapshot {
+  snapshot(gauges: Pick<MetricsSnapshot, 'sessionsActive' | 'liveInstances' | 'openStreams' | 'stateHandles' | 'listenStreams'>): MetricsSnapshot {
     return {
       sessionsCreated: this.sessionsCreated,
       ...gauges,
@@ -62,8 +62,12 @@ export interface MetricsSnapshot {
   sessionsActive: number;
   /** Sessions with a server in this process's memory. */
   liveInstances: number;
-  /** Open SSE streams on this process. */
+  /** Open SSE streams on this process (listen streams included). */
   openStreams: number;
+  /** State handles in the handle store (all processes). */
+  stateHandles: number;
+  /** Open `subscriptions/listen` streams on this process. */
+  listenStreams: number;
   sessionsClosed: Record<SessionCloseReason, number>;
   sessionsRehydrated: number;
   sessionsHibernated: number;
@@ -95,6 +99,8 @@ export function prometheusText(snapshot: MetricsSnapshot, prefix = 'mcp_session'
   metric('sessions_active', 'gauge', 'Sessions in the session store.', [['', snapshot.sessionsActive]]);
   metric('live_instances', 'gauge', 'Sessions with a live server on this process.', [['', snapshot.liveInstances]]);
   metric('open_streams', 'gauge', 'Open SSE streams on this process.', [['', snapshot.openStreams]]);
+  metric('state_handles', 'gauge', 'State handles in the handle store.', [['', snapshot.stateHandles]]);
+  metric('listen_streams', 'gauge', 'Open subscriptions/listen streams on this process.', [['', snapshot.listenStreams]]);
   metric(
     'sessions_closed_total',
     'counter',
