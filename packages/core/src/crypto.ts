@@ -8,6 +8,15 @@ export interface EncryptionKey {
 }
 
 const PREFIX = 'enc:v1:';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/** The bytes of `text` if it is the canonical base64url of `length` bytes (any length without one). */
+function canonicalBase64url(text: string | undefined, length?: number): Buffer | undefined {
+  if (text === undefined) return undefined;
+  const bytes = Buffer.from(text, 'base64url');
+  return bytes.toString('base64url') === text && (length === undefined || bytes.length === length) ? bytes : undefined;
+}
 
 /** Random bytes fetched from the CSPRNG at once, each handed out once (as `randomUUID` does). */
 const ENTROPY_POOL_BYTES = 4096;
@@ -71,8 +80,8 @@ export class Sealer {
   }
 
   seal(plain: string, context: string): string {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.#keys.get(this.#current)!, iv);
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.#keys.get(this.#current)!, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(context));
     const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
     return `${PREFIX}${this.#current}:${iv.toString('base64url')}:${cipher.getAuthTag().toString('base64url')}:${body.toString('base64url')}`;
@@ -88,16 +97,25 @@ export class Sealer {
       if (acceptUnsealed) return stored;
       throw new McpSessionError('ERR_MCP_SESSION_SEALED', 'a stored value is not sealed, and encryptionKeys are set (see acceptUnsealed)');
     }
-    const [keyId, iv, tag, body] = stored.slice(PREFIX.length).split(':');
+    const parts = stored.slice(PREFIX.length).split(':');
+    const [keyId, iv, tag, body] = parts;
     const key = keyId === undefined ? undefined : this.#keys.get(keyId);
-    if (key === undefined || iv === undefined || tag === undefined || body === undefined) {
+    if (key === undefined) {
       throw new McpSessionError('ERR_MCP_SESSION_SEALED', `a stored value is sealed with key "${keyId}", which is not in encryptionKeys`);
     }
+    // Exactly what `seal` writes: four parts, canonical base64url, a 16-byte tag. Node's decoder
+    // ignores stray bits and GCM accepts a tag cut short, so a changed text could open otherwise.
+    const ivBytes = canonicalBase64url(iv, IV_BYTES);
+    const tagBytes = canonicalBase64url(tag, TAG_BYTES);
+    const bodyBytes = canonicalBase64url(body);
+    if (parts.length !== 4 || ivBytes === undefined || tagBytes === undefined || bodyBytes === undefined) {
+      throw new McpSessionError('ERR_MCP_SESSION_SEALED', 'a stored value is not in the sealed format (changed after it was sealed)');
+    }
     try {
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+      const decipher = createDecipheriv('aes-256-gcm', key, ivBytes, { authTagLength: TAG_BYTES });
       decipher.setAAD(Buffer.from(context));
-      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+      decipher.setAuthTag(tagBytes);
+      return Buffer.concat([decipher.update(bodyBytes), decipher.final()]).toString('utf8');
     } catch (error) {
       throw new McpSessionError(
         'ERR_MCP_SESSION_SEALED',

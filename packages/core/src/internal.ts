@@ -18,3 +18,5 @@ export {
   type TokenClaims,
 } from './sessions/tokens.js';
 export { TokenSessions } from './sessions/token-sessions.js';
+export { StateHandleManager, type HandleSettings } from './sessions/handles.js';
+export { sealedSessionStore, type Sealing } from './stores/sealed.js';

@@ -16,7 +16,11 @@ import { McpSessionError, type SessionRecord, sessionDeadline } from '@x/mcp-ses
  * <prefix>c:<key>                  string   cache entry "<expiresAt>:<value>"
  * <prefix>n:<key>                  string   cache generation counter
  * <prefix>bus:<topic>              channel  message bus topic
+ * <prefix>h:…                      all      state handles: this same layout under the prefix `<prefix>h:`
  * ```
+ *
+ * No other key starts with `<prefix>h:`: createRedisStores keeps its `handleStore` there, so handles
+ * share no id, index, count or sweep with sessions.
  */
 export class KeyLayout {
   readonly prefix: string;

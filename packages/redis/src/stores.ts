@@ -1,4 +1,11 @@
-import { type RedisClient, type RedisConnectionOptions, Connection, DEFAULT_COMMAND_TIMEOUT_MS, defaultOnError } from './connection.js';
+import {
+  type RedisClient,
+  type RedisConnectionOptions,
+  Connection,
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  DEFAULT_PREFIX,
+  defaultOnError,
+} from './connection.js';
 import { RedisCacheStore } from './cache-store.js';
 import { RedisEventStore, type RedisEventStoreOptions } from './event-store.js';
 import { RedisMessageBus, type RedisMessageBusOptions } from './message-bus.js';
@@ -16,6 +23,11 @@ export interface RedisStoresOptions
 /** Every Redis store over one connection. */
 export interface RedisStores {
   sessionStore: RedisSessionStore;
+  /**
+   * State handles (SEP-2567): records and state shaped like sessions', under the prefix `<prefix>h:`,
+   * so handles never count, sweep or collide as sessions.
+   */
+  handleStore: RedisSessionStore;
   eventStore: RedisEventStore;
   messageBus: RedisMessageBus;
   rateLimitStore: RedisRateLimitStore;
@@ -27,8 +39,9 @@ export interface RedisStores {
 }
 
 /**
- * All five stores sharing one client and one key prefix, which keeps each session's event streams
- * alive exactly as long as the session.
+ * Six stores on one client and one key prefix: sessions, state handles (under `<prefix>h:`), events,
+ * the bus, rate limits and the cache. The one prefix keeps each session's event streams alive exactly
+ * as long as the session.
  *
  * @example
  * ```ts
@@ -46,13 +59,15 @@ export function createRedisStores(options: RedisStoresOptions): RedisStores {
   const messageBus = new RedisMessageBus({ ...shared, sharded });
   const stores = {
     sessionStore: new RedisSessionStore({ ...shared, expiryGraceMs }),
+    // The default prefix as the session store resolves it: handles under `mcp-session:h:`, not `undefinedh:`.
+    handleStore: new RedisSessionStore({ ...shared, prefix: `${prefix ?? DEFAULT_PREFIX}h:`, expiryGraceMs }),
     eventStore: new RedisEventStore({ ...shared, maxEventsPerStream, ttlMs }),
     messageBus,
     rateLimitStore: new RedisRateLimitStore(shared),
     cacheStore: new RedisCacheStore(shared),
   };
   // `client` and `close` are not enumerable, so `mcpSession({ server, ...stores })` passes exactly the
-  // five stores.
+  // six stores.
   return Object.defineProperties(stores, {
     client: { value: connection.client, enumerable: false },
     close: {

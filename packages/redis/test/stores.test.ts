@@ -5,6 +5,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { McpSessionError, type SessionRecord } from '@x/mcp-session-core';
+import { StateHandleManager, resolveOptions } from '@x/mcp-session-core/internal';
 import {
   RedisCacheStore,
   RedisEventStore,
@@ -371,6 +372,56 @@ describe('redis specifics', () => {
       await close(clientA);
       await close(clientB);
     }
+  });
+
+  it('createRedisStores keeps state handles under <prefix>h:, apart from session ids, counts and sweeps', async () => {
+    const s = open();
+    const prefix = s.sessionStore.keys.prefix;
+    expect(s.handleStore.keys.prefix).toBe(`${prefix}h:`);
+    const session = sessionRecord({ principal: 'alice', idleTimeoutMs: 1_000 });
+    await s.sessionStore.create(session);
+    await s.sessionStore.setState(session.id, 'k', 'session', { now: T0, maxKeys: 10, maxBytes: 1000 });
+    // A handle record under the very id of the session: its own key, state and index entries.
+    await s.handleStore.create({ ...sessionRecord({ id: session.id, idleTimeoutMs: 60_000 }), protocolVersion: 'state-handle' });
+    await s.handleStore.setState(session.id, 'k', 'handle', { now: T0, maxKeys: 10, maxBytes: 1000 });
+    expect(s.handleStore.keys.record(session.id)).not.toBe(s.sessionStore.keys.record(session.id));
+    expect(await admin.exists(s.handleStore.keys.record(session.id), s.sessionStore.keys.record(session.id))).toBe(2);
+    expect(await s.sessionStore.getState(session.id, 'k', T0)).toBe('session');
+    expect(await s.handleStore.getState(session.id, 'k', T0)).toBe('handle');
+
+    const handles = new StateHandleManager({
+      store: s.handleStore,
+      clock: { now: () => T0 },
+      idleTimeoutMs: 60_000,
+      maxHandles: 1_000,
+      maxStateKeys: 10,
+      maxStateBytes: 1_000,
+      reportError: (error) => {
+        throw error;
+      },
+    });
+    const made = await Promise.all(Array.from({ length: 3 }, () => handles.of('alice').create('bsk')));
+    for (const handle of made) expect(await admin.exists(`${prefix}h:s:{${handle.id}}`)).toBe(1);
+    expect(await s.sessionStore.count()).toBe(1);
+    expect(await s.handleStore.count()).toBe(4);
+    expect((await s.sessionStore.list()).map((record) => record.id)).toEqual([session.id]);
+    // The session's sweep takes the session alone; the handles' sweep, nothing yet.
+    expect((await s.sessionStore.takeExpired(T0 + 1_000, 100)).map((record) => record.id)).toEqual([session.id]);
+    expect(await s.handleStore.takeExpired(T0 + 1_000, 100)).toEqual([]);
+    expect(await s.handleStore.count()).toBe(4);
+    expect(await s.handleStore.getState(session.id, 'k', T0)).toBe('handle');
+  });
+
+  it('createRedisStores: the handle store gets the default prefix too, and spreading the stores passes it', () => {
+    client = connect();
+    const defaults = createRedisStores({ client });
+    stores = defaults;
+    expect(defaults.sessionStore.keys.prefix).toBe('mcp-session:');
+    expect(defaults.handleStore.keys.prefix).toBe('mcp-session:h:');
+    expect(Object.keys(defaults)).toEqual(['sessionStore', 'handleStore', 'eventStore', 'messageBus', 'rateLimitStore', 'cacheStore']);
+    const options = resolveOptions({ server: () => ({ connect: async () => undefined, close: async () => undefined }), ...defaults }, {});
+    expect(options.handleStore).toBe(defaults.handleStore);
+    expect(options.sessionStore).toBe(defaults.sessionStore);
   });
 
   it('a store opened from a URL owns its connection and closes it; a client passed in stays open', async () => {

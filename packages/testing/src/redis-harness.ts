@@ -5,9 +5,10 @@ import { Redis } from 'ioredis';
 import type { AdapterHarness } from './harness.js';
 import { redisForTests } from './redis.js';
 
-/** The five stores, as endpoint options. */
+/** The stores of createRedisStores, as endpoint options. */
 export interface SharedStores {
   sessionStore: SessionStore;
+  handleStore: SessionStore;
   eventStore: EventStore;
   messageBus: MessageBus;
   rateLimitStore: RateLimitStore;
@@ -41,7 +42,7 @@ export async function redisStoresForTests(): Promise<{ stores: SharedStores; clo
   const prefix = `mcp-suite-${randomBytes(5).toString('hex')}:`;
   const redis = createRedisStores({ client: url, prefix });
   return {
-    // Spread, as users do: exactly the five stores.
+    // Spread, as users do: exactly the six stores.
     stores: { ...redis },
     async close() {
       await redis.close();

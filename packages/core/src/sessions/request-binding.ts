@@ -21,9 +21,21 @@ export interface RequestBinding {
 
 type Bindable = { [kBinding]?: RequestBinding };
 
-/** `value` with the binding on top: reads go through to `value`, and the binding is its own. */
+/**
+ * `value` with the binding on top: every read goes to `value` itself, and the binding is the view's
+ * own. A proxy, not a prototype: getters and methods run on the original object, so a class with
+ * private fields (the v2 request view's `headers`) still works, and spreading the view copies
+ * `value`'s own fields.
+ */
 function withBinding<T extends object>(value: T, binding: RequestBinding): T {
-  return Object.create(value, { [kBinding]: { value: binding } }) as T;
+  return new Proxy(value, {
+    get(target, key) {
+      if (key === kBinding) return binding;
+      const read: unknown = Reflect.get(target, key, target);
+      return typeof read === 'function' && key !== 'constructor' ? (read as (...args: unknown[]) => unknown).bind(target) : read;
+    },
+    has: (target, key) => key === kBinding || Reflect.has(target, key),
+  });
 }
 
 /**

@@ -3,6 +3,7 @@ import { backendExpiryTests } from './backend-expiry.js';
 import { cacheStoreTests } from './cache-store.js';
 import { connectionLossTests } from './connection-loss.js';
 import { eventStoreTests } from './event-store.js';
+import { handleStoreTests } from './handles.js';
 import { collector, limits, MAX_EVENTS, notification, sessionRecord, type StoreSuiteContext, T0, terminated } from './helpers.js';
 import { messageBusTests } from './message-bus.js';
 import { rateLimitStoreTests } from './rate-limit-store.js';
@@ -52,6 +53,7 @@ export function runStoreSuite(target: StoreSuiteTarget): void {
 
     sessionStoreTests(suite);
     sessionStateTests(suite);
+    handleStoreTests(suite);
     eventStoreTests(suite);
     messageBusTests(suite);
     rateLimitStoreTests(suite);

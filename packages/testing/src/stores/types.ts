@@ -3,6 +3,8 @@ import type { CacheStore, EventStore, MessageBus, RateLimitStore, RevocationStor
 /** One instance of every store, as a backend provides them. */
 export interface StoreSet {
   sessionStore: SessionStore;
+  /** Where state handles live, when the backend keeps them apart from sessions (`createRedisStores` does); else `sessionStore`. */
+  handleStore?: SessionStore;
   eventStore: EventStore;
   messageBus: MessageBus;
   rateLimitStore: RateLimitStore;
