@@ -34,7 +34,9 @@ export class Metrics {
   }
 
   /** The counters, with the gauges the endpoint reads from its modules. */
-  snapshot(gauges: Pick<MetricsSnapshot, 'sessionsActive' | 'liveInstances' | 'openStreams' | 'stateHandles' | 'listenStreams'>): MetricsSnapshot {
+  snapshot(
+    gauges: Pick<MetricsSnapshot, 'sessionsActive' | 'liveInstances' | 'openStreams' | 'stateHandles' | 'listenStreams'>,
+  ): MetricsSnapshot {
     return {
       sessionsCreated: this.sessionsCreated,
       ...gauges,

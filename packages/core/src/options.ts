@@ -213,7 +213,12 @@ export const mcpSessionOptionsSchema = z
     /** Events kept per stream by the default memory event store. Default 1,000. */
     maxEventsPerStream: positiveInt.default(1_000),
   })
-  .strict();
+  .strict()
+  // Two kinds of record in one store would sweep each other away and mix their counts.
+  .refine((options) => options.handleStore === undefined || options.handleStore !== options.sessionStore, {
+    message: 'handleStore must be a store of its own, not the sessionStore (createRedisStores returns one)',
+    path: ['handleStore'],
+  });
 
 /** Options of {@link createMcpSessionEndpoint} and every adapter. */
 export type McpSessionOptions = z.input<typeof mcpSessionOptionsSchema>;

@@ -3,7 +3,14 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { McpSessionError, createMcpSessionEndpoint, envName, type McpSession, type McpSessionEndpoint } from '@x/mcp-session-core';
+import {
+  McpSessionError,
+  MemorySessionStore,
+  createMcpSessionEndpoint,
+  envName,
+  type McpSession,
+  type McpSessionEndpoint,
+} from '@x/mcp-session-core';
 import { resolveOptions } from '@x/mcp-session-core/internal';
 
 let server: Server | undefined;
@@ -96,6 +103,16 @@ describe('createMcpSessionEndpoint on bare node:http', () => {
     expect(() =>
       createMcpSessionEndpoint({ server: () => new McpServer({ name: 't', version: '1' }), responseMode: 'xml' as 'sse' }),
     ).toThrow(/responseMode/);
+  });
+
+  it('refuses one store for sessions and state handles: they would sweep each other away', () => {
+    const store = new MemorySessionStore();
+    const server = () => new McpServer({ name: 't', version: '1' });
+    expect(() => createMcpSessionEndpoint({ server, sessionStore: store, handleStore: store })).toThrow(
+      /handleStore must be a store of its own/,
+    );
+    endpoint = createMcpSessionEndpoint({ server, sessionStore: store, handleStore: new MemorySessionStore() });
+    expect(endpoint.settings.legacy).toBe('sessions');
   });
 });
 

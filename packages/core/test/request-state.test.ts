@@ -241,11 +241,13 @@ describe('SealedRequestState', () => {
     expect(await after.verify(fresh, ctx)).toEqual(payload);
   });
 
-  it('ttlMs must be a positive integer of milliseconds', async () => {
+  it('ttlMs must be a positive integer of milliseconds: a programming error, not a refused state', async () => {
     const { codec: c } = codec();
     const ctx = contextOf('alice', 'tools/call', params);
     for (const ttlMs of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
-      expect((await refusal(c.mint(payload, ctx, { ttlMs }))).message).toMatch(/ttlMs must be a positive integer/);
+      await expect(c.mint(payload, ctx, { ttlMs })).rejects.toThrow(
+        new TypeError(`requestState.mint: ttlMs must be a positive integer; got ${ttlMs}`),
+      );
     }
     expect(await c.mint(payload, ctx, { ttlMs: 1 })).toMatch(/^enc:v1:/);
   });

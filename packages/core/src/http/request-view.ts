@@ -2,6 +2,17 @@ import type { IncomingMessage } from 'node:http';
 import type { MessageExtra } from '../live/transport.js';
 import type { AuthInfo } from '../types.js';
 
+/** Shared by every copy of this module (ESM and CommonJS builds in one process). */
+export const kBinding = Symbol.for('@x/mcp-session.request');
+
+/** The request a message belongs to, as the endpoint saw it (read by state handles and `requestState`). */
+export interface RequestBinding {
+  /** The principal making the request (undefined: anonymous). */
+  readonly principal: string | undefined;
+  readonly method: string;
+  readonly params: Record<string, unknown> | undefined;
+}
+
 /**
  * The v2 SDK reads `request` (a web `Request`) eagerly on every message; building one costs more
  * than the rest of the request. This view offers what handlers read, built on first use.
@@ -9,6 +20,8 @@ import type { AuthInfo } from '../types.js';
 class HttpRequestView {
   readonly method: string;
   readonly url: string;
+  /** Set on the view of one request (see {@link bindRequest}). */
+  [kBinding]?: RequestBinding;
   readonly #req: IncomingMessage;
   #headers: Headers | undefined;
 
@@ -16,6 +29,13 @@ class HttpRequestView {
     this.#req = req;
     this.method = req.method ?? 'POST';
     this.url = `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`;
+  }
+
+  /** A view of the same HTTP request for one JSON-RPC request of it. */
+  bound(binding: RequestBinding): HttpRequestView {
+    const view = new HttpRequestView(this.#req);
+    view[kBinding] = binding;
+    return view;
   }
 
   get headers(): Headers {
@@ -37,4 +57,16 @@ export function messageExtra(req: IncomingMessage, auth: AuthInfo | undefined): 
   const extra: MessageExtra = { requestInfo: { headers: req.headers }, request: new HttpRequestView(req) };
   if (auth !== undefined) extra.authInfo = auth;
   return extra;
+}
+
+/**
+ * The extra of one JSON-RPC request, its request objects carrying the binding a handler's ctx is read
+ * through. The messages of one POST share one extra; each request gets its own request objects.
+ */
+export function bindRequest(extra: MessageExtra, binding: RequestBinding): MessageExtra {
+  const bound: MessageExtra = { ...extra };
+  if (extra.request instanceof HttpRequestView) bound.request = extra.request.bound(binding);
+  // Not enumerable: a handler spreading requestInfo copies the headers only.
+  if (extra.requestInfo !== undefined) bound.requestInfo = Object.defineProperty({ ...extra.requestInfo }, kBinding, { value: binding });
+  return bound;
 }

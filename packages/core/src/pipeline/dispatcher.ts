@@ -21,7 +21,7 @@ import type {
   NotificationSource,
   Scope,
 } from '../types.js';
-import { bindRequest } from '../sessions/request-binding.js';
+import { bindRequest } from '../http/request-view.js';
 import { compose } from './compose.js';
 import { toPlugin } from './middleware.js';
 

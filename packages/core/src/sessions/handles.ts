@@ -18,7 +18,7 @@ const HANDLE_ID = /^([a-z][a-z0-9]{0,15})_[A-Za-z0-9_-]{22}$/;
 /** Marks a handle's record in its store (the field sessions keep their protocol version in). */
 const HANDLE_RECORD = 'state-handle';
 const DEFAULT_TTL_MS = 24 * 60 * 60_000;
-/** Records taken per sweep: bounded work per tick, the rest next time. */
+/** Records taken from the store at once: bounded batches, until none is left. */
 const SWEEP_BATCH = 1_000;
 
 export interface HandleSettings {
@@ -55,6 +55,7 @@ export class StateHandleManager implements StateHandles {
       maxStateKeys: settings.maxStateKeys,
       maxStateBytes: settings.maxStateBytes,
       reportError: settings.reportError,
+      owner: 'state handle',
     };
   }
 
@@ -89,6 +90,7 @@ export class StateHandleManager implements StateHandles {
     checkLifetime('ttlMs', options.ttlMs);
     checkLifetime('idleTimeoutMs', options.idleTimeoutMs);
     const { store, clock, maxHandles } = this.#settings;
+    // A bound on memory, not an exact count: creates racing on several processes may pass it by a few.
     if ((await store.count()) >= maxHandles) {
       throw new McpSessionError('ERR_MCP_SESSION_HANDLE_LIMIT', `${maxHandles} state handles exist already (maxHandles)`);
     }

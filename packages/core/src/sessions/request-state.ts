@@ -44,7 +44,11 @@ interface Sealed {
 
 /** The request a state belongs to: its method and params, without `_meta` and what a retry adds. */
 function requestDigest(binding: RequestBinding): string {
-  return createHash('sha256').update(binding.method).update('\n').update(stableJson(binding.params, RETRY_PARAMS)).digest('base64url');
+  return createHash('sha256')
+    .update(binding.method)
+    .update('\n')
+    .update(stableJson(binding.params, { omit: RETRY_PARAMS, meta: 'top' }))
+    .digest('base64url');
 }
 
 const refused = (why: string) => new McpSessionError('ERR_MCP_SESSION_REQUEST_STATE', `requestState refused: ${why}`);
@@ -67,7 +71,8 @@ export class SealedRequestState implements RequestStateCodec {
       );
     }
     const ttlMs = options.ttlMs ?? this.#settings.ttlMs;
-    if (!(Number.isInteger(ttlMs) && ttlMs > 0)) throw refused(`ttlMs must be a positive integer; got ${String(ttlMs)}`);
+    if (!(Number.isInteger(ttlMs) && ttlMs > 0))
+      throw new TypeError(`requestState.mint: ttlMs must be a positive integer; got ${String(ttlMs)}`);
     const sealed: Sealed = {
       p: payload,
       exp: this.#settings.clock.now() + ttlMs,

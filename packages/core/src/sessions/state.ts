@@ -16,6 +16,8 @@ export interface StateRuntime {
   readonly maxStateKeys: number;
   readonly maxStateBytes: number;
   readonly reportError: (error: unknown) => void;
+  /** What the state belongs to, in error messages. Default `session`. */
+  readonly owner?: 'session' | 'state handle';
 }
 
 function checkKey(key: string): void {
@@ -64,12 +66,13 @@ export function scopedState(scopeId: string, runtime: StateRuntime): SessionStat
           maxBytes: runtime.maxStateBytes,
         });
         if (result.ok) return;
-        if (result.reason === 'no-session') throw new McpSessionError('ERR_MCP_SESSION_STATE', 'the session has ended');
+        const owner = runtime.owner ?? 'session';
+        if (result.reason === 'no-session') throw new McpSessionError('ERR_MCP_SESSION_STATE', `the ${owner} has ended`);
         const limit =
           result.reason === 'too-many-keys'
             ? `${runtime.maxStateKeys} keys (maxStateKeys)`
             : `${runtime.maxStateBytes} bytes (maxStateBytes)`;
-        throw new McpSessionError('ERR_MCP_SESSION_STATE_LIMIT', `state "${key}" not stored: the session would exceed ${limit}`);
+        throw new McpSessionError('ERR_MCP_SESSION_STATE_LIMIT', `state "${key}" not stored: the ${owner} would exceed ${limit}`);
       });
     },
     delete(key) {
