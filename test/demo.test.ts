@@ -1,12 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { type Clock, type McpSessionOptions, MemorySessionStore } from '@x/mcp-session-core';
+import { deleteKeys, redisForTests } from '@x/mcp-session-testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createDemoApp, type DemoAuthOptions } from '../examples/demo/app.js';
 import { DemoTokens, LOGIN_LIMITS, type PasswordHash, scryptHash, TOKEN_TTL_SECONDS, tokenKeyFromEnv } from '../examples/demo/auth.js';
+import { type DemoProcess, startDemoProcess } from './support/demo-process.js';
 
 /** The demo's tools and routes, from the official SDK client and plain HTTP, as the README walks through them. */
 interface Demo {
@@ -559,5 +562,38 @@ describe('the basket, in both eras', () => {
     const { basket_id: basketId } = JSON.parse(await text('create_basket', {})) as { basket_id: string };
     expect(await text('add_to_basket', { basket_id: basketId, item: 'apple' })).toBe('1 item in the basket');
     expect(await text('view_basket', { basket_id: basketId })).toBe('["apple"]');
+  });
+
+  it("on Redis, a basket survives a restart of the demo process, and stays its owner's", async () => {
+    const redis = await redisForTests();
+    const prefix = `mcp-demo-basket-${randomBytes(4).toString('hex')}:`;
+    const env = {
+      REDIS_URL: redis.url,
+      MCP_SESSION_REDIS_PREFIX: prefix,
+      // The same keys after the restart: state sealed at rest opens again, and the login tokens derived from them verify.
+      MCP_SESSION_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    };
+    let demoProcess: DemoProcess | undefined = await startDemoProcess(env);
+    try {
+      const token = await tokenFor(demoProcess.url.replace(/\/mcp$/, ''), 'admin', 'admin-password');
+      const before = await connectModern(demoProcess.url, token);
+      const basketId = await before.createBasket();
+      await before.call('add_to_basket', { basket_id: basketId, item: 'apple' });
+      await demoProcess.stop('SIGTERM');
+      demoProcess = await startDemoProcess(env);
+      const after = await connectModern(demoProcess.url, token);
+      expect(await after.call('add_to_basket', { basket_id: basketId, item: 'pear' })).toEqual({
+        text: '2 items in the basket',
+        isError: false,
+      });
+      expect((await after.call('view_basket', { basket_id: basketId })).text).toBe('["apple","pear"]');
+      const user = await connectModern(demoProcess.url, await tokenFor(demoProcess.url.replace(/\/mcp$/, ''), 'demo', 'demo-password'));
+      expect(await user.call('view_basket', { basket_id: basketId })).toEqual(UNKNOWN_BASKET);
+    } finally {
+      for (const client of clients.splice(0)) await client.close().catch(() => undefined);
+      await demoProcess?.stop('SIGKILL');
+      await deleteKeys(redis.url, prefix);
+      await redis.stop();
+    }
   });
 });
