@@ -1,12 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { type Clock, MemorySessionStore } from '@x/mcp-session-core';
+import { type Clock, type McpSessionOptions, MemorySessionStore } from '@x/mcp-session-core';
+import { deleteKeys, redisForTests } from '@x/mcp-session-testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createDemoApp, type DemoAuthOptions } from '../examples/demo/app.js';
 import { DemoTokens, LOGIN_LIMITS, type PasswordHash, scryptHash, TOKEN_TTL_SECONDS, tokenKeyFromEnv } from '../examples/demo/auth.js';
+import { type DemoProcess, startDemoProcess } from './support/demo-process.js';
 
 /** The demo's tools and routes, from the official SDK client and plain HTTP, as the README walks through them. */
 interface Demo {
@@ -26,9 +29,9 @@ afterEach(async () => {
   demo = undefined;
 });
 
-async function startDemo(auth: DemoAuthOptions = {}, clock?: Clock): Promise<Demo> {
+async function startDemo(auth: DemoAuthOptions = {}, clock?: Clock, options: Partial<McpSessionOptions> = {}): Promise<Demo> {
   const store = new MemorySessionStore();
-  const { app, mcp } = createDemoApp({ sessionStore: store, ...(clock === undefined ? {} : { clock }) }, auth);
+  const { app, mcp } = createDemoApp({ sessionStore: store, ...(clock === undefined ? {} : { clock }), ...options }, auth);
   const server: Server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -123,6 +126,59 @@ async function connect(url: string, token?: string): Promise<Connected> {
   };
 }
 
+/** What a 2026-07-28 client sent: one entry per HTTP request. */
+interface Sent {
+  method: string | undefined;
+  protocolVersion: string | null;
+  sessionId: string | null;
+}
+
+interface ModernClient {
+  client: Client;
+  /** Every HTTP request the client made, in order. */
+  sent: Sent[];
+  call(name: string, args?: Record<string, unknown>): Promise<{ text: string; isError: boolean }>;
+  /** create_basket's basket_id. */
+  createBasket(): Promise<string>;
+}
+
+/** An SDK v2 client pinned to 2026-07-28: no initialize, no session; every call is a request of its own. */
+async function connectModern(url: string, token?: string): Promise<ModernClient> {
+  const client = new Client({ name: 'demo-2026', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+  const sent: Sent[] = [];
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    ...(token === undefined ? {} : { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
+    fetch: (input, init) => {
+      const headers = new Headers(init?.headers);
+      const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as { method?: string }) : undefined;
+      sent.push({ method: body?.method, protocolVersion: headers.get('mcp-protocol-version'), sessionId: headers.get('mcp-session-id') });
+      return fetch(input, init);
+    },
+  });
+  await client.connect(transport);
+  clients.push(client);
+  const call: ModernClient['call'] = async (name, args = {}) => {
+    const result = await client.callTool({ name, arguments: args });
+    const content = result.content as Array<{ type: string; text?: string }>;
+    return { text: content[0]?.text ?? '', isError: result.isError === true };
+  };
+  return {
+    client,
+    sent,
+    call,
+    async createBasket() {
+      const created = await call('create_basket');
+      expect(created.isError).toBe(false);
+      return (JSON.parse(created.text) as { basket_id: string }).basket_id;
+    },
+  };
+}
+
+const UNKNOWN_BASKET = {
+  text: 'expired or unknown basket: baskets last 24 hours (1 hour without use); create_basket makes a new one',
+  isError: true,
+};
+
 describe('the demo server', () => {
   it('session_id, session data and managed_tool, with two sessions kept apart', async () => {
     const { url } = await startDemo();
@@ -183,6 +239,11 @@ describe('the demo server', () => {
       'set_session_data stored color',
       'get_session_data blue',
       'secure_operation deploy done by admin',
+      'add_to_basket 1 item in the basket',
+      'view_basket ["apple"]',
+      'add_to_basket 1 item in the basket',
+      'add_to_basket 2 items in the basket',
+      'view_basket ["pear","plum"]',
       'secure_operation refused: no bearer token (log in with POST /login)',
       'join_coordination joined',
       'join_coordination joined',
@@ -362,5 +423,182 @@ describe('the demo server', () => {
     for (let i = 0; i < 5; i += 1) expect((await a.call('limited_echo', { text: `n${i}` })).text).toBe(`n${i}`);
     await expect(a.call('limited_echo', { text: 'one too many' })).rejects.toThrow(/Too Many Requests.*retryAfterMs/);
     expect((await a.call('echo', { text: 'others still work' })).text).toBe('others still work');
+  });
+});
+
+describe('the basket, in both eras', () => {
+  it('a legacy session keeps its basket in its own state: add_to_basket and view_basket, and another session sees none', async () => {
+    const { url } = await startDemo();
+    const a = await connect(url);
+    const b = await connect(url);
+    const tools = (await a.client.listTools()).tools;
+    expect(tools.map((tool) => tool.name)).not.toContain('create_basket');
+    expect(Object.keys(tools.find((tool) => tool.name === 'add_to_basket')!.inputSchema.properties ?? {})).toEqual(['item']);
+    expect(await a.call('add_to_basket', { item: 'apple' })).toEqual({ text: '1 item in the basket', isError: false });
+    expect(await a.call('add_to_basket', { item: 'pear' })).toEqual({ text: '2 items in the basket', isError: false });
+    expect((await a.call('view_basket')).text).toBe('["apple","pear"]');
+    expect((await b.call('view_basket')).text).toBe('[]');
+  });
+
+  it('a 2026-07-28 client: create_basket answers a handle, and items added in separate requests stay in it; no session anywhere', async () => {
+    const { base, url } = await startDemo();
+    const admin = await connectModern(url, await tokenFor(base, 'admin', 'admin-password'));
+    expect(admin.client.getProtocolEra()).toBe('modern');
+    const tools = (await admin.client.listTools()).tools;
+    expect(tools.find((tool) => tool.name === 'create_basket')?.description).toMatch(/lasts 24 hours .* 1 hour without use/);
+    expect(tools.find((tool) => tool.name === 'add_to_basket')?.inputSchema.required).toEqual(['basket_id', 'item']);
+    const basketId = await admin.createBasket();
+    expect(basketId).toMatch(/^bsk_[A-Za-z0-9_-]{22}$/);
+    expect(await admin.call('add_to_basket', { basket_id: basketId, item: 'apple' })).toEqual({
+      text: '1 item in the basket',
+      isError: false,
+    });
+    expect(await admin.call('add_to_basket', { basket_id: basketId, item: 'pear' })).toEqual({
+      text: '2 items in the basket',
+      isError: false,
+    });
+    expect(await admin.call('view_basket', { basket_id: basketId })).toEqual({ text: '["apple","pear"]', isError: false });
+    // A second basket of the same user is another basket.
+    const other = await admin.createBasket();
+    expect((await admin.call('view_basket', { basket_id: other })).text).toBe('[]');
+    // Each call was a POST of its own, at 2026-07-28, and none carried a session.
+    const calls = admin.sent.filter((sent) => sent.method === 'tools/call');
+    expect(calls).toHaveLength(6);
+    expect(admin.sent.filter((sent) => sent.method === 'initialize')).toEqual([]);
+    expect(admin.sent.every((sent) => sent.protocolVersion === '2026-07-28' && sent.sessionId === null)).toBe(true);
+  });
+
+  it("a basket belongs to the user who made it: another user's token, or none, gets the expired-or-unknown error and changes nothing", async () => {
+    const { base, url } = await startDemo();
+    const admin = await connectModern(url, await tokenFor(base, 'admin', 'admin-password'));
+    const basketId = await admin.createBasket();
+    await admin.call('add_to_basket', { basket_id: basketId, item: 'apple' });
+    const user = await connectModern(url, await tokenFor(base, 'demo', 'demo-password'));
+    const anonymous = await connectModern(url);
+    for (const stranger of [user, anonymous]) {
+      expect(await stranger.call('view_basket', { basket_id: basketId })).toEqual(UNKNOWN_BASKET);
+      expect(await stranger.call('add_to_basket', { basket_id: basketId, item: 'stolen' })).toEqual(UNKNOWN_BASKET);
+    }
+    expect((await admin.call('view_basket', { basket_id: basketId })).text).toBe('["apple"]');
+    // The same user with a new token is the same principal.
+    const again = await connectModern(url, await tokenFor(base, 'admin', 'admin-password'));
+    expect((await again.call('view_basket', { basket_id: basketId })).text).toBe('["apple"]');
+    // An anonymous basket is no one else's either.
+    const anonymousBasket = await anonymous.createBasket();
+    expect(await admin.call('view_basket', { basket_id: anonymousBasket })).toEqual(UNKNOWN_BASKET);
+    expect((await anonymous.call('view_basket', { basket_id: anonymousBasket })).text).toBe('[]');
+    // Ids that were never made: well-formed, malformed, another kind's.
+    for (const unknown of [`bsk_${'A'.repeat(22)}`, 'nope', `sess_${basketId.slice(4)}`]) {
+      expect(await admin.call('view_basket', { basket_id: unknown })).toEqual(UNKNOWN_BASKET);
+    }
+  });
+
+  it('a basket ends after 1 hour without use, and 24 hours after it was made, as its description says', async () => {
+    let now = Date.now();
+    const { url } = await startDemo({}, { now: () => now });
+    // Anonymous: the demo's bearer tokens would expire under the advanced clock.
+    const client = await connectModern(url);
+    const idle = await client.createBasket();
+    now += 60 * 60_000 - 1;
+    expect((await client.call('view_basket', { basket_id: idle })).isError).toBe(false);
+    now += 60 * 60_000 + 1;
+    expect(await client.call('view_basket', { basket_id: idle })).toEqual(UNKNOWN_BASKET);
+
+    const used = await client.createBasket();
+    const made = now;
+    while (now + 50 * 60_000 < made + 24 * 60 * 60_000) {
+      now += 50 * 60_000;
+      expect((await client.call('add_to_basket', { basket_id: used, item: 'x' })).isError).toBe(false);
+    }
+    now = made + 24 * 60 * 60_000 + 1;
+    expect(await client.call('view_basket', { basket_id: used })).toEqual(UNKNOWN_BASKET);
+  });
+
+  it('a 2026-07-28 client sees only the tools that work without a session: whoami from its token, echo, limited_echo per user', async () => {
+    const { base, url } = await startDemo();
+    const admin = await connectModern(url, await tokenFor(base, 'admin', 'admin-password'));
+    expect((await admin.client.listTools()).tools.map((tool) => tool.name).sort()).toEqual(
+      [
+        'add_to_basket',
+        'countdown',
+        'create_basket',
+        'echo',
+        'get_server_config',
+        'limited_echo',
+        'long_task',
+        'secure_operation',
+        'view_basket',
+        'whoami',
+      ].sort(),
+    );
+    await expect(admin.call('session_id')).rejects.toThrow(/Tool session_id not found/);
+    // Without a session there is nothing the request is bound to but its token: no `principal` field.
+    expect(JSON.parse((await admin.call('whoami')).text)).toEqual({
+      authenticated: true,
+      sub: 'admin',
+      clientId: 'mcp-session-demo',
+      scopes: ['admin'],
+      expiresAt: expect.any(Number),
+    });
+    expect(await admin.call('secure_operation', { action: 'deploy' })).toEqual({ text: 'deploy done by admin', isError: false });
+    expect(await admin.call('echo', { text: 'hi' })).toEqual({ text: 'hi', isError: false });
+    expect((await admin.call('countdown', { from: 2 })).text).toBe('liftoff');
+    const anonymous = await connectModern(url);
+    expect(JSON.parse((await anonymous.call('whoami')).text)).toEqual({ authenticated: false });
+    // limited_echo counts per user across requests: no session to start afresh with.
+    for (let i = 0; i < 5; i += 1) expect((await admin.call('limited_echo', { text: `n${i}` })).text).toBe(`n${i}`);
+    await expect(admin.call('limited_echo', { text: 'one too many' })).rejects.toThrow(/Too Many Requests|retryAfterMs/);
+    expect((await anonymous.call('limited_echo', { text: 'mine' })).text).toBe('mine');
+  });
+
+  it("legacy clients without sessions (legacy: 'stateless') get the same tools as 2026-07-28 clients, the basket by its id", async () => {
+    const { url } = await startDemo({}, undefined, { legacy: 'stateless' });
+    const client = new Client({ name: 'demo-stateless', version: '1.0.0' });
+    const transport = new StreamableHTTPClientTransport(new URL(url));
+    await client.connect(transport);
+    clients.push(client);
+    expect(transport.sessionId).toBeUndefined();
+    expect(client.getProtocolEra()).toBe('legacy');
+    const tools = (await client.listTools()).tools.map((tool) => tool.name);
+    expect(tools).toContain('create_basket');
+    expect(tools).not.toContain('session_id');
+    const text = async (name: string, args: Record<string, unknown>) =>
+      ((await client.callTool({ name, arguments: args })).content as Array<{ text: string }>)[0]!.text;
+    const { basket_id: basketId } = JSON.parse(await text('create_basket', {})) as { basket_id: string };
+    expect(await text('add_to_basket', { basket_id: basketId, item: 'apple' })).toBe('1 item in the basket');
+    expect(await text('view_basket', { basket_id: basketId })).toBe('["apple"]');
+  });
+
+  it("on Redis, a basket survives a restart of the demo process, and stays its owner's", async () => {
+    const redis = await redisForTests();
+    const prefix = `mcp-demo-basket-${randomBytes(4).toString('hex')}:`;
+    const env = {
+      REDIS_URL: redis.url,
+      MCP_SESSION_REDIS_PREFIX: prefix,
+      // The same keys after the restart: state sealed at rest opens again, and the login tokens derived from them verify.
+      MCP_SESSION_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    };
+    let demoProcess: DemoProcess | undefined = await startDemoProcess(env);
+    try {
+      const token = await tokenFor(demoProcess.url.replace(/\/mcp$/, ''), 'admin', 'admin-password');
+      const before = await connectModern(demoProcess.url, token);
+      const basketId = await before.createBasket();
+      await before.call('add_to_basket', { basket_id: basketId, item: 'apple' });
+      await demoProcess.stop('SIGTERM');
+      demoProcess = await startDemoProcess(env);
+      const after = await connectModern(demoProcess.url, token);
+      expect(await after.call('add_to_basket', { basket_id: basketId, item: 'pear' })).toEqual({
+        text: '2 items in the basket',
+        isError: false,
+      });
+      expect((await after.call('view_basket', { basket_id: basketId })).text).toBe('["apple","pear"]');
+      const user = await connectModern(demoProcess.url, await tokenFor(demoProcess.url.replace(/\/mcp$/, ''), 'demo', 'demo-password'));
+      expect(await user.call('view_basket', { basket_id: basketId })).toEqual(UNKNOWN_BASKET);
+    } finally {
+      for (const client of clients.splice(0)) await client.close().catch(() => undefined);
+      await demoProcess?.stop('SIGKILL');
+      await deleteKeys(redis.url, prefix);
+      await redis.stop();
+    }
   });
 });

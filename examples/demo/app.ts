@@ -76,8 +76,9 @@ export function createDemoApp(
     ],
     ...options,
     rateLimitStore,
-    // Servers are built per session, once the settings below are known.
-    server: (session) => createDemoServer(session, () => mcp.sessions, config),
+    // One server per legacy session, and one per process for clients without a session; built once the
+    // settings below are known.
+    server: (session, context) => createDemoServer(session, context, { sessions: () => mcp.sessions, config }),
   });
   const tokenKey = auth.tokenKey ?? tokenKeyFromEnv();
   const tokens = new DemoTokens(tokenKey.key, options.clock);

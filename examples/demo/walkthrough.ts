@@ -30,6 +30,23 @@ await say(admin, 'get_session_data', { key: 'color' }); // blue
 await say(admin, 'whoami'); // {"authenticated":true,"sub":"admin","scopes":["admin"],…}
 await say(admin, 'secure_operation', { action: 'deploy' }); // deploy done by admin
 
+// A legacy client's basket is its session's: no id to keep.
+await say(admin, 'add_to_basket', { item: 'apple' }); // 1 item in the basket
+await say(admin, 'view_basket'); // ["apple"]
+
+// A 2026-07-28 client: no initialize, no session. create_basket answers a basket_id (a state handle, bound
+// to this token's user, kept 24 hours or 1 hour without use) that every later request names.
+const modern = new Client({ name: 'walkthrough-2026', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+await modern.connect(
+  new StreamableHTTPClientTransport(new URL(`${demo}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
+);
+const created = await modern.callTool({ name: 'create_basket', arguments: {} });
+const { basket_id: basketId } = JSON.parse((created.content as Array<{ text: string }>)[0]!.text) as { basket_id: string };
+await say(modern, 'add_to_basket', { basket_id: basketId, item: 'pear' }); // 1 item in the basket
+await say(modern, 'add_to_basket', { basket_id: basketId, item: 'plum' }); // 2 items in the basket
+await say(modern, 'view_basket', { basket_id: basketId }); // ["pear","plum"]
+await modern.close();
+
 // Without a token: an anonymous session; the demo's other tools work, the privileged one does not.
 const anonymous = new Client({ name: 'walkthrough-anonymous', version: '1.0.0' });
 await anonymous.connect(new StreamableHTTPClientTransport(new URL(`${demo}/mcp`)));

@@ -25,7 +25,7 @@ export function httpRulesSuite(harness: AdapterHarness): void {
     });
 
     async function start(options: Partial<McpSessionOptions> = {}, host?: HostOptions): Promise<RunningApp> {
-      const app = await harness.start({ server: (session) => createDemoServer(session), ...options }, host);
+      const app = await harness.start({ server: (session, context) => createDemoServer(session, context), ...options }, host);
       apps.push(app);
       return app;
     }
