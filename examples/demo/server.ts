@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { RedisRevocationStore, RedisSessionStore, createRedisStores } from '@x/mcp-session-redis';
+import { RedisRevocationStore, createRedisStores } from '@x/mcp-session-redis';
 import { createDemoApp } from './app.js';
 import { usesDefaultPasswords } from './auth.js';
 
@@ -15,12 +15,11 @@ if (!['127.0.0.1', '::1', 'localhost'].includes(host) && usesDefaultPasswords())
   process.exit(1);
 }
 
-// REDIS_URL switches every store to Redis: any number of these processes then serve any session.
+// REDIS_URL switches every store to Redis: any number of these processes then serve any session. The
+// stores include the state handles (the baskets of clients without a session), under a prefix of their
+// own: a basket outlives a restart, on any process.
 const prefix = process.env.MCP_SESSION_REDIS_PREFIX ?? 'mcp-session:';
 const redis = process.env.REDIS_URL === undefined ? undefined : createRedisStores({ client: process.env.REDIS_URL, prefix });
-// State handles (the baskets of clients without a session) on the same Redis, under a prefix of their
-// own so the session sweeper never takes them for sessions: a basket outlives a restart, on any process.
-const handleStore = redis === undefined ? undefined : new RedisSessionStore({ client: redis.client, prefix: `${prefix}handles:` });
 // REVOCATION_REDIS_URL (with MCP_SESSION_TOKEN_KEYS and memory stores): only the session-token denylist on
 // Redis, so a DELETE through one process is refused by every other.
 const revocations =
@@ -28,7 +27,7 @@ const revocations =
     ? undefined
     : new RedisRevocationStore({ client: process.env.REVOCATION_REDIS_URL, prefix });
 const { app, mcp, config, tokenKey } = createDemoApp({
-  ...(redis === undefined ? {} : { ...redis, handleStore }),
+  ...(redis === undefined ? {} : redis),
   ...(revocations === undefined ? {} : { revocationStore: revocations }),
 });
 if (!config.encryptionAtRest) {
