@@ -2,14 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { ResponseMode } from '@x/mcp-session-core';
 import { createConformanceServer } from '../../../../examples/conformance/fixtures.js';
-import { CONFORMANCE_RELEASES, type ConformanceResult, runConformance } from '../conformance.js';
+import { CONFORMANCE_RELEASES, type ConformanceCheck, type ConformanceResult, runConformance } from '../conformance.js';
 import type { AdapterHarness } from '../harness.js';
 
 const MODES: ResponseMode[] = ['auto', 'sse'];
 
-/** A run with no failure, at least 40 checks passed, and a clean exit. */
+const described = (checks: ConformanceCheck[]) => checks.map(({ scenario, id, message }) => `${scenario} ${id}: ${message}`);
+
+/** A run with no failure and no missed SHOULD, at least 40 checks passed, and a clean exit. */
 function expectClean(result: ConformanceResult): void {
   expect(result.failures, result.output.slice(-4000)).toEqual([]);
+  expect(described(result.failedChecks)).toEqual([]);
+  expect(described(result.warnings)).toEqual([]);
   expect(result.failed).toBe(0);
   expect(result.passed).toBeGreaterThanOrEqual(40);
   expect(result.exitCode).toBe(0);
