@@ -8,13 +8,25 @@ import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 
-/** The two releases of the official suite the project runs, each with its arguments. */
+/**
+ * The runs of the official suite the project makes, each with its arguments and the protocol era it
+ * speaks: two releases for legacy sessions (2025-11-25), and the newer release's 2026-07-28 scenarios
+ * (`--suite all` also runs the pending ones: json-schema-2020-12, http-header-validation,
+ * http-custom-header-server-validation).
+ */
 export const CONFORMANCE_RELEASES = [
-  { label: 'conformance 0.1.16 --suite all', pkg: '@modelcontextprotocol/conformance', args: ['--suite', 'all'] },
+  { label: 'conformance 0.1.16 --suite all', pkg: '@modelcontextprotocol/conformance', era: 'legacy', args: ['--suite', 'all'] },
   {
     label: 'conformance 0.2.0-alpha.12 --spec-version 2025-11-25 --suite all',
     pkg: 'conformance-next',
+    era: 'legacy',
     args: ['--spec-version', '2025-11-25', '--suite', 'all'],
+  },
+  {
+    label: 'conformance 0.2.0-alpha.12 --spec-version 2026-07-28 --suite all',
+    pkg: 'conformance-next',
+    era: 'modern',
+    args: ['--spec-version', '2026-07-28', '--suite', 'all'],
   },
 ] as const;
 
