@@ -27,13 +27,14 @@ function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-/** The conformance fixture server on one adapter, listening on 127.0.0.1. */
+/** The conformance fixture server on one adapter, listening on 127.0.0.1: both protocol eras on one endpoint. */
 export async function startConformanceApp(
   adapter: AdapterName,
   port: number,
   options: Partial<McpSessionOptions> = {},
 ): Promise<ConformanceApp> {
-  const endpointOptions: McpSessionOptions = { server: () => createConformanceServer(), ...options };
+  // The context goes through: the 2026-07-28 server seals MRTR state and announces changes with it.
+  const endpointOptions: McpSessionOptions = { server: (_session, context) => createConformanceServer(context), ...options };
   switch (adapter) {
     case 'express': {
       const app = express();

@@ -2,29 +2,49 @@
  * Fixture MCP server for the official MCP conformance suite
  * (`@modelcontextprotocol/conformance`, server scenarios).
  *
- * `createConformanceServer()` returns a fresh `McpServer` (SDK v2) that
+ * `createConformanceServer(context)` returns a fresh `McpServer` (SDK v2) that
  * registers every tool, resource, resource template, prompt and completion
  * the server scenarios of conformance 0.1.16 (`--suite all`) and
- * 0.2.0-alpha.12 (`--spec-version 2025-11-25 --suite all`) call. Create one
- * instance per session: an `McpServer` can only be connected to one transport.
+ * 0.2.0-alpha.12 (`--spec-version 2025-11-25` and `--spec-version 2026-07-28`,
+ * `--suite all`) call. It serves both protocol eras: it lists `2026-07-28` in
+ * `supportedProtocolVersions`, so the endpoint's one 2026-07-28 server per
+ * process is built from it too (`server(undefined, { era: 'modern', … })`),
+ * beside one instance per legacy session.
  *
  * This file holds protocol-level behaviour only. Transport-level behaviour the
  * suite also checks (sessions, DELETE/404, Host/Origin validation, SSE priming
- * events, `retry:` and Last-Event-ID resumption) belongs to the HTTP layer
- * serving this server. The one bridge is `test_reconnection`, which asks the
- * transport to close the request's SSE stream through the transport-supplied
- * `ctx.http.closeSSE` callback (present only when the transport has an event
- * store, i.e. supports resumption).
+ * events, `retry:` and Last-Event-ID resumption, the 2026-07-28 headers and
+ * `subscriptions/listen`) belongs to the HTTP layer serving this server. The
+ * bridges are `test_reconnection`, which asks the transport to close the
+ * request's SSE stream through the transport-supplied `ctx.http.closeSSE`
+ * callback, and the 2026-07-28 change triggers, which announce through the
+ * endpoint's `context.notify`.
  */
-import { completable, fromJsonSchema, McpServer, ResourceTemplate } from '@modelcontextprotocol/server';
+import { randomBytes } from 'node:crypto';
+import {
+  acceptedContent,
+  CLIENT_CAPABILITIES_META_KEY,
+  completable,
+  createRequestStateCodec,
+  fromJsonSchema,
+  inputRequired,
+  McpServer,
+  ProtocolError,
+  ProtocolErrorCode,
+  ResourceTemplate,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from '@modelcontextprotocol/server';
 import type {
   CallToolResult,
   ElicitRequestFormParams,
   ElicitResult,
   GetPromptResult,
+  InputRequests,
+  InputRequiredResult,
   ReadResourceResult,
-  ServerContext,
+  ServerContext as RequestContext,
 } from '@modelcontextprotocol/server';
+import type { JsonValue, RequestStateCodec, ServerContext } from '@x/mcp-session-core';
 import * as z from 'zod';
 
 /** 1x1 red PNG pixel. */
@@ -90,8 +110,32 @@ const JSON_SCHEMA_2020_12_INPUT = fromJsonSchema<Record<string, unknown>>({
   additionalProperties: false,
 });
 
+// A separate constant: `x-mcp-header` is no keyword of the SDK's JSON Schema type.
+const MIRRORED_REGION = { type: 'string', description: 'Mirrored in the Mcp-Param-Region header', 'x-mcp-header': 'Region' } as const;
+/** The input schema of `test_x_mcp_header` (made once, as above). */
+const X_MCP_HEADER_INPUT = fromJsonSchema<{ region?: string; level?: number }>({
+  type: 'object',
+  properties: { region: MIRRORED_REGION, level: { type: 'integer', description: 'Not mirrored' } },
+});
+
+/** The form of the elicitations the MRTR tools ask for: one required string. */
+function askFor(message: string, field: string): ReturnType<typeof inputRequired.elicit> {
+  return inputRequired.elicit({
+    message,
+    requestedSchema: { type: 'object', properties: { [field]: { type: 'string' } }, required: [field] },
+  });
+}
+
+/** The confirmation the requestState tools ask for. */
+function askToConfirm(): ReturnType<typeof inputRequired.elicit> {
+  return inputRequired.elicit({
+    message: 'Please confirm',
+    requestedSchema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] },
+  });
+}
+
 /** Sends an `elicitation/create` request and renders the outcome as tool text. */
-async function elicitAndDescribe(ctx: ServerContext, params: ElicitRequestFormParams, prefix: string): Promise<CallToolResult> {
+async function elicitAndDescribe(ctx: RequestContext, params: ElicitRequestFormParams, prefix: string): Promise<CallToolResult> {
   try {
     // relatedRequestId keeps the request on this tools/call's POST stream; without it the SDK
     // routes it to the standalone GET stream and drops it if that stream is not open yet.
@@ -102,7 +146,30 @@ async function elicitAndDescribe(ctx: ServerContext, params: ElicitRequestFormPa
   }
 }
 
-export function createConformanceServer(): McpServer {
+/**
+ * Seals MRTR `requestState` when the fixture runs without the endpoint's context: the SDK's codec
+ * with a key of this process, made once.
+ */
+let processCodec: RequestStateCodec | undefined;
+function processRequestState(): RequestStateCodec {
+  if (processCodec === undefined) {
+    const codec = createRequestStateCodec<JsonValue>({ key: randomBytes(32) });
+    processCodec = {
+      mint: (payload, ctx) => codec.mint(payload, ctx as RequestContext),
+      verify: (state, ctx) => codec.verify(state, ctx as RequestContext),
+    };
+  }
+  return processCodec;
+}
+
+/**
+ * The fixture server for either era. `context` is the endpoint's (`server: (_session, context) =>
+ * createConformanceServer(context)`): its `requestState` seals MRTR state and its `notify` reaches
+ * `subscriptions/listen` streams on every process. Without it, state is sealed with a process key and
+ * the change triggers notify the session only.
+ */
+export function createConformanceServer(context?: ServerContext): McpServer {
+  const requestState = context?.requestState ?? processRequestState();
   const server = new McpServer(
     { name: 'mcp-conformance-fixture', version: '1.0.0' },
     {
@@ -110,16 +177,24 @@ export function createConformanceServer(): McpServer {
         tools: { listChanged: true },
         resources: { subscribe: true, listChanged: true },
         prompts: { listChanged: true },
+        // Deprecated in 2026-07-28 (the request's _meta logLevel replaces it); the 2025 logging scenarios need it.
         logging: {},
         completions: {},
       },
       instructions: 'Fixture server for the MCP conformance suite.',
+      supportedProtocolVersions: [...SUPPORTED_PROTOCOL_VERSIONS, '2026-07-28'],
+      // Every retried MRTR request that carries requestState is opened here, before its handler: a
+      // forged, changed, expired or replayed state is answered -32602.
+      requestState: { verify: (state, ctx) => requestState.verify(state, ctx) },
     },
   );
 
+  registerHeaderTool(server);
   registerTools(server);
+  registerModernDiagnostics(server);
+  registerInputRequiredTools(server, requestState);
   const subscriptions = registerResources(server);
-  registerNotificationTriggers(server, subscriptions);
+  registerNotificationTriggers(server, subscriptions, context);
   registerPrompts(server);
   return server;
 }
@@ -127,6 +202,22 @@ export function createConformanceServer(): McpServer {
 // ---------------------------------------------------------------------------
 // Tools
 // ---------------------------------------------------------------------------
+
+/**
+ * The `x-mcp-header` tool (SEP-2243), registered first: http-header-validation calls tools[0] with
+ * `{}`, and http-custom-header-server-validation looks for the first tool with a string argument
+ * mirrored in an `Mcp-Param-*` header. Hand-written JSON, so the annotation reaches tools/list as is.
+ */
+function registerHeaderTool(server: McpServer): void {
+  server.registerTool(
+    'test_x_mcp_header',
+    {
+      description: 'An argument mirrored in the Mcp-Param-Region header (SEP-2243)',
+      inputSchema: X_MCP_HEADER_INPUT,
+    },
+    (args) => text(`region=${args.region ?? '<none>'}`),
+  );
+}
 
 function registerTools(server: McpServer): void {
   // tools-call-simple-text (called without `arguments`)
@@ -399,6 +490,202 @@ function registerTools(server: McpServer): void {
 }
 
 // ---------------------------------------------------------------------------
+// 2026-07-28 diagnostics (SEP-2575, the server-stateless scenario names them)
+// ---------------------------------------------------------------------------
+
+function registerModernDiagnostics(server: McpServer): void {
+  // Asks for sampling in-band; called with no client capabilities, the SDK answers -32021 (HTTP 400).
+  server.registerTool(
+    'test_missing_capability',
+    { description: 'Needs the sampling client capability (drives the -32021 refusal)', inputSchema: z.object({}) },
+    (_args, ctx): CallToolResult | InputRequiredResult => {
+      if (ctx.mcpReq.inputResponses?.llm_answer !== undefined) return text('sampling round-trip complete');
+      return inputRequired({
+        inputRequests: {
+          llm_answer: inputRequired.createMessage({
+            messages: [{ role: 'user', content: { type: 'text', text: 'Reply with the single word: pong' } }],
+            maxTokens: 16,
+          }),
+        },
+      });
+    },
+  );
+
+  // The scenario checks that the response stream carries no top-level request: it must not elicit.
+  server.registerTool(
+    'test_streaming_elicitation',
+    { description: 'Answers with result frames only (no server-to-client request)', inputSchema: z.object({}) },
+    () => text('stream observed: result frames only, no top-level requests'),
+  );
+
+  // ctx.mcpReq.log sends only when the request's _meta carries a logLevel; the scenario sends none.
+  server.registerTool(
+    'test_logging_tool',
+    { description: 'Logs through ctx.mcpReq.log (sent only when the request set _meta logLevel)', inputSchema: z.object({}) },
+    async (_args, ctx) => {
+      await ctx.mcpReq.log('info', 'test_logging_tool ran', 'conformance-fixture');
+      return text('logged through the request-scoped, logLevel-gated channel');
+    },
+  );
+}
+
+// ---------------------------------------------------------------------------
+// Multi round-trip requests (SEP-2322, 2026-07-28): each handler returns an
+// InputRequiredResult until the retried request carries the answers it needs.
+// On a legacy session the SDK's shim fulfils the same returns with real
+// server-to-client requests.
+// ---------------------------------------------------------------------------
+
+function registerInputRequiredTools(server: McpServer, requestState: RequestStateCodec): void {
+  // Also the tool of the result-type, missing-input-response, ignore-extra-params and validate-input
+  // scenarios: whatever lacks an accepted user_name is asked again.
+  server.registerTool(
+    'test_input_required_result_elicitation',
+    { description: 'MRTR: asks for the caller name (elicitation)', inputSchema: z.object({}) },
+    (_args, ctx): CallToolResult | InputRequiredResult => {
+      const name = acceptedContent<{ name: string }>(ctx.mcpReq.inputResponses, 'user_name')?.name;
+      if (typeof name !== 'string') return inputRequired({ inputRequests: { user_name: askFor('What is your name?', 'name') } });
+      return text(`Hello, ${name}!`);
+    },
+  );
+
+  server.registerTool(
+    'test_input_required_result_sampling',
+    { description: 'MRTR: asks for an LLM completion (sampling)', inputSchema: z.object({}) },
+    (_args, ctx): CallToolResult | InputRequiredResult => {
+      const answer = ctx.mcpReq.inputResponses?.capital_question as { content?: { text?: unknown } } | undefined;
+      if (answer === undefined) {
+        return inputRequired({
+          inputRequests: {
+            capital_question: inputRequired.createMessage({
+              messages: [{ role: 'user', content: { type: 'text', text: 'What is the capital of France?' } }],
+              maxTokens: 100,
+            }),
+          },
+        });
+      }
+      return text(`Sampling response: ${typeof answer.content?.text === 'string' ? answer.content.text : JSON.stringify(answer)}`);
+    },
+  );
+
+  server.registerTool(
+    'test_input_required_result_list_roots',
+    { description: 'MRTR: asks for the client roots (roots/list)', inputSchema: z.object({}) },
+    (_args, ctx): CallToolResult | InputRequiredResult => {
+      const roots = (ctx.mcpReq.inputResponses?.client_roots as { roots?: Array<{ uri?: string }> } | undefined)?.roots;
+      if (!Array.isArray(roots)) return inputRequired({ inputRequests: { client_roots: inputRequired.listRoots() } });
+      return text(`Client exposed ${roots.length} root(s): ${roots.map((root) => root.uri).join(', ')}`);
+    },
+  );
+
+  // The state is sealed when minted and opened by the server's requestState.verify before this runs.
+  server.registerTool(
+    'test_input_required_result_request_state',
+    { description: 'MRTR: round-trips sealed requestState beside an elicitation', inputSchema: z.object({}) },
+    async (_args, ctx): Promise<CallToolResult | InputRequiredResult> => {
+      if (acceptedContent(ctx.mcpReq.inputResponses, 'confirm') === undefined) {
+        return inputRequired({
+          inputRequests: { confirm: askToConfirm() },
+          requestState: await requestState.mint({ tool: 'request_state' }, ctx),
+        });
+      }
+      if (ctx.mcpReq.requestState() === undefined) {
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid requestState: missing');
+      }
+      return text('state-ok: requestState verified and confirmation received');
+    },
+  );
+
+  server.registerTool(
+    'test_input_required_result_multiple_inputs',
+    { description: 'MRTR: asks for elicitation, sampling and roots in one round', inputSchema: z.object({}) },
+    async (_args, ctx): Promise<CallToolResult | InputRequiredResult> => {
+      const responses = ctx.mcpReq.inputResponses;
+      const name = acceptedContent<{ name: string }>(responses, 'user_name')?.name;
+      const greeting = (responses?.greeting as { content?: { text?: unknown } } | undefined)?.content?.text;
+      const roots = (responses?.client_roots as { roots?: unknown[] } | undefined)?.roots;
+      if (typeof name !== 'string' || typeof greeting !== 'string' || !Array.isArray(roots)) {
+        return inputRequired({
+          inputRequests: {
+            user_name: askFor('What is your name?', 'name'),
+            greeting: inputRequired.createMessage({
+              messages: [{ role: 'user', content: { type: 'text', text: 'Generate a greeting' } }],
+              maxTokens: 50,
+            }),
+            client_roots: inputRequired.listRoots(),
+          },
+          requestState: await requestState.mint({ tool: 'multiple_inputs' }, ctx),
+        });
+      }
+      return text(`${greeting} ${name} — ${roots.length} root(s) visible`);
+    },
+  );
+
+  // The round lives in the sealed state (no session keeps it), which changes from round to round.
+  server.registerTool(
+    'test_input_required_result_multi_round',
+    { description: 'MRTR: two elicitation rounds with a changing requestState', inputSchema: z.object({}) },
+    async (_args, ctx): Promise<CallToolResult | InputRequiredResult> => {
+      const state = ctx.mcpReq.requestState<{ tool?: string; round?: number; name?: string }>();
+      const round = state?.tool === 'multi_round' && typeof state.round === 'number' ? state.round : 0;
+      if (round === 0) {
+        return inputRequired({
+          inputRequests: { step1: askFor('Step 1: What is your name?', 'name') },
+          requestState: await requestState.mint({ tool: 'multi_round', round: 1 }, ctx),
+        });
+      }
+      if (round === 1) {
+        const name = acceptedContent<{ name: string }>(ctx.mcpReq.inputResponses, 'step1')?.name ?? 'unknown';
+        return inputRequired({
+          inputRequests: { step2: askFor('Step 2: What is your favorite color?', 'color') },
+          requestState: await requestState.mint({ tool: 'multi_round', round: 2, name }, ctx),
+        });
+      }
+      const color = acceptedContent<{ color: string }>(ctx.mcpReq.inputResponses, 'step2')?.color ?? 'unknown';
+      return text(`Multi-round complete: ${state?.name ?? 'unknown'} likes ${color}`);
+    },
+  );
+
+  // A retry whose state was changed never reaches this handler: requestState.verify refuses it.
+  server.registerTool(
+    'test_input_required_result_tampered_state',
+    { description: 'MRTR: refuses a retry whose requestState was changed', inputSchema: z.object({}) },
+    async (_args, ctx): Promise<CallToolResult | InputRequiredResult> => {
+      if (ctx.mcpReq.requestState() !== undefined && acceptedContent(ctx.mcpReq.inputResponses, 'confirm') !== undefined) {
+        return text('integrity-ok: requestState verified');
+      }
+      return inputRequired({
+        inputRequests: { confirm: askToConfirm() },
+        requestState: await requestState.mint({ tool: 'tampered_state' }, ctx),
+      });
+    },
+  );
+
+  // Asks only for what this request's client capabilities cover (the SDK refuses the rest with -32021).
+  server.registerTool(
+    'test_input_required_result_capabilities',
+    { description: 'MRTR: asks only for input kinds the client declared', inputSchema: z.object({}) },
+    (_args, ctx): CallToolResult | InputRequiredResult => {
+      if (ctx.mcpReq.inputResponses !== undefined) return text('Capability-aware input requests fulfilled');
+      const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+      const declared = envelope?.[CLIENT_CAPABILITIES_META_KEY] as
+        { elicitation?: unknown; sampling?: unknown; roots?: unknown } | undefined;
+      const inputRequests: InputRequests = {};
+      if (declared?.elicitation !== undefined) inputRequests.user_name = askFor('What is your name?', 'name');
+      if (declared?.sampling !== undefined) {
+        inputRequests.greeting = inputRequired.createMessage({
+          messages: [{ role: 'user', content: { type: 'text', text: 'Generate a short greeting' } }],
+          maxTokens: 50,
+        });
+      }
+      if (declared?.roots !== undefined) inputRequests.client_roots = inputRequired.listRoots();
+      if (Object.keys(inputRequests).length === 0) return text('No declared client capability supports an in-band input request');
+      return inputRequired({ inputRequests });
+    },
+  );
+}
+
+// ---------------------------------------------------------------------------
 // Resources
 // ---------------------------------------------------------------------------
 
@@ -474,18 +761,21 @@ function registerResources(server: McpServer): ReadonlySet<string> {
 }
 
 // ---------------------------------------------------------------------------
-// Notification triggers (not called by the 2025-era scenarios; the tool names
-// match the ones alpha.12's 2026-07-28 `server-stateless` scenario calls).
-// They emit server-initiated notifications that are not tied to a request, so
-// the transport must deliver them on the session's standalone GET SSE stream.
+// Notification triggers (the 2026-07-28 server-stateless scenario calls the
+// list ones). A change is not tied to a request: on 2026-07-28 it goes to the
+// subscriptions/listen streams of every process through context.notify; on a
+// legacy session to that session's standalone GET stream.
 // ---------------------------------------------------------------------------
 
-function registerNotificationTriggers(server: McpServer, subscriptions: ReadonlySet<string>): void {
+function registerNotificationTriggers(server: McpServer, subscriptions: ReadonlySet<string>, context: ServerContext | undefined): void {
+  const modern = context?.era === 'modern' ? context : undefined;
+
   server.registerTool(
     'test_trigger_tool_change',
     { description: 'Sends notifications/tools/list_changed', inputSchema: z.object({}) },
     () => {
-      server.sendToolListChanged();
+      if (modern === undefined) server.sendToolListChanged();
+      else modern.notify.toolsChanged();
       return text('tools/list_changed sent');
     },
   );
@@ -494,7 +784,8 @@ function registerNotificationTriggers(server: McpServer, subscriptions: Readonly
     'test_trigger_prompt_change',
     { description: 'Sends notifications/prompts/list_changed', inputSchema: z.object({}) },
     () => {
-      server.sendPromptListChanged();
+      if (modern === undefined) server.sendPromptListChanged();
+      else modern.notify.promptsChanged();
       return text('prompts/list_changed sent');
     },
   );
@@ -506,6 +797,11 @@ function registerNotificationTriggers(server: McpServer, subscriptions: Readonly
       inputSchema: z.object({}),
     },
     async () => {
+      // 2026-07-28 has no resources/subscribe: a listen stream's resourceSubscriptions filter decides.
+      if (modern !== undefined) {
+        modern.notify.resourceUpdated(WATCHED_RESOURCE_URI);
+        return text(`resources/updated sent for ${WATCHED_RESOURCE_URI}`);
+      }
       if (!subscriptions.has(WATCHED_RESOURCE_URI)) {
         return text(`${WATCHED_RESOURCE_URI} is not subscribed; nothing sent`);
       }
@@ -565,6 +861,20 @@ function registerPrompts(server: McpServer): void {
         { role: 'user', content: { type: 'text', text: 'Please process the embedded resource above.' } },
       ],
     }),
+  );
+
+  // input-required-result-non-tool-request: prompts/get may ask for input too. A prompt without
+  // arguments gets the request context as its only argument.
+  server.registerPrompt(
+    'test_input_required_result_prompt',
+    { title: 'MRTR Prompt', description: 'MRTR: asks for context (elicitation) before rendering' },
+    (ctx): GetPromptResult | InputRequiredResult => {
+      const context = acceptedContent<{ context: string }>((ctx as RequestContext).mcpReq.inputResponses, 'user_context')?.context;
+      if (typeof context !== 'string') {
+        return inputRequired({ inputRequests: { user_context: askFor('What context should the prompt use?', 'context') } });
+      }
+      return { messages: [{ role: 'user', content: { type: 'text', text: `Use the following context: ${context}` } }] };
+    },
   );
 
   // prompts-get-with-image

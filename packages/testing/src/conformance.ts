@@ -1,20 +1,43 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 
-/** The two releases of the official suite the project runs, each with its arguments. */
+/**
+ * The runs of the official suite the project makes, each with its arguments and the protocol era it
+ * speaks: two releases for legacy sessions (2025-11-25), and the newer release's 2026-07-28 scenarios
+ * (`--suite all` also runs the pending ones: json-schema-2020-12, http-header-validation,
+ * http-custom-header-server-validation).
+ */
 export const CONFORMANCE_RELEASES = [
-  { label: 'conformance 0.1.16 --suite all', pkg: '@modelcontextprotocol/conformance', args: ['--suite', 'all'] },
+  { label: 'conformance 0.1.16 --suite all', pkg: '@modelcontextprotocol/conformance', era: 'legacy', args: ['--suite', 'all'] },
   {
     label: 'conformance 0.2.0-alpha.12 --spec-version 2025-11-25 --suite all',
     pkg: 'conformance-next',
+    era: 'legacy',
     args: ['--spec-version', '2025-11-25', '--suite', 'all'],
   },
+  {
+    label: 'conformance 0.2.0-alpha.12 --spec-version 2026-07-28 --suite all',
+    pkg: 'conformance-next',
+    era: 'modern',
+    args: ['--spec-version', '2026-07-28', '--suite', 'all'],
+  },
 ] as const;
+
+export type ConformanceRelease = (typeof CONFORMANCE_RELEASES)[number];
+
+/** One check of a scenario, as the suite saved it. */
+export interface ConformanceCheck {
+  scenario: string;
+  id: string;
+  message: string;
+}
 
 export interface ConformanceResult {
   exitCode: number | null;
@@ -22,6 +45,10 @@ export interface ConformanceResult {
   failed: number;
   /** Scenario lines that failed (`✗ name: …`). */
   failures: string[];
+  /** The checks that failed, from the per-check results. */
+  failedChecks: ConformanceCheck[];
+  /** Checks of a SHOULD the server missed: the summary counts them as passed. */
+  warnings: ConformanceCheck[];
   output: string;
 }
 
@@ -52,33 +79,57 @@ export function conformanceNode(): string {
   return binary;
 }
 
+/** The FAILURE and WARNING checks in the per-scenario results the suite saved under `dir`. */
+async function checksIn(dir: string): Promise<{ failedChecks: ConformanceCheck[]; warnings: ConformanceCheck[] }> {
+  const failedChecks: ConformanceCheck[] = [];
+  const warnings: ConformanceCheck[] = [];
+  for (const entry of (await readdir(dir)).sort()) {
+    // Each scenario's directory is `server-`, its name and the time it ran.
+    const scenario = entry.replace(/^server-/, '').replace(/-\d{4}-\d{2}-\d{2}T[\d-]+Z$/, '');
+    let checks: Array<{ id?: string; status?: string; errorMessage?: string }>;
+    try {
+      checks = JSON.parse(await readFile(join(dir, entry, 'checks.json'), 'utf8')) as typeof checks;
+    } catch {
+      continue; // a scenario that saved nothing
+    }
+    for (const { id = '?', status, errorMessage = '' } of checks) {
+      if (status === 'FAILURE') failedChecks.push({ scenario, id, message: errorMessage });
+      if (status === 'WARNING') warnings.push({ scenario, id, message: errorMessage });
+    }
+  }
+  return { failedChecks, warnings };
+}
+
 /** Runs one release of the official suite against a server URL; resolves with its summary. */
-export function runConformance(
-  release: (typeof CONFORMANCE_RELEASES)[number],
-  url: string,
-  timeoutMs = 240_000,
-): Promise<ConformanceResult> {
+export async function runConformance(release: ConformanceRelease, url: string, timeoutMs = 240_000): Promise<ConformanceResult> {
   const cli = join(dirname(require.resolve(`${release.pkg}/package.json`)), 'dist', 'index.js');
-  return new Promise((resolve, reject) => {
-    const child = spawn(conformanceNode(), [cli, 'server', '--url', url, ...release.args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (exitCode) => {
-      clearTimeout(timer);
-      const total = /Total: (\d+) passed, (\d+) failed/.exec(output);
-      resolve({
-        exitCode,
-        passed: Number(total?.[1] ?? 0),
-        failed: total === null ? Number.NaN : Number(total[2]),
-        failures: output.split('\n').filter((line) => line.startsWith('✗')),
-        output,
+  const resultsDir = await mkdtemp(join(tmpdir(), 'mcp-conformance-'));
+  try {
+    const { exitCode, output } = await new Promise<{ exitCode: number | null; output: string }>((resolve, reject) => {
+      const child = spawn(conformanceNode(), [cli, 'server', '--url', url, ...release.args, '--output-dir', resultsDir], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, NO_COLOR: '1' },
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.on('error', reject);
+      child.on('close', (exitCode) => {
+        clearTimeout(timer);
+        resolve({ exitCode, output });
       });
     });
-  });
+    const total = /Total: (\d+) passed, (\d+) failed/.exec(output);
+    return {
+      exitCode,
+      passed: Number(total?.[1] ?? 0),
+      failed: total === null ? Number.NaN : Number(total[2]),
+      failures: output.split('\n').filter((line) => line.startsWith('✗')),
+      ...(await checksIn(resultsDir)),
+      output,
+    };
+  } finally {
+    await rm(resultsDir, { recursive: true, force: true });
+  }
 }

@@ -64,4 +64,13 @@ export {
 export { startRoundRobinProxy, type RoundRobinProxy } from './proxy.js';
 export { deleteKeys, onRedis, redisStoresForTests, type SharedStores } from './redis-harness.js';
 export { ACCEPT_BOTH, initializeParams, openRawSession, postInitialize, postInSession } from './raw.js';
-export { CONFORMANCE_NODE_VERSION, CONFORMANCE_RELEASES, conformanceNode, conformanceNodePath, runConformance } from './conformance.js';
+export {
+  CONFORMANCE_NODE_VERSION,
+  CONFORMANCE_RELEASES,
+  type ConformanceCheck,
+  type ConformanceRelease,
+  type ConformanceResult,
+  conformanceNode,
+  conformanceNodePath,
+  runConformance,
+} from './conformance.js';
