@@ -103,15 +103,6 @@ export class Sessionless {
     const cancels: Array<(reason: string) => void> = [];
     for (const each of requests) {
       const receiver = open();
-      // In `sse` mode the stream opens once the request is with its server: an error of the protocol's
-      // gates, sent while it is handed over, still gets its HTTP status.
-      const handOver: Receiver = {
-        receive: (message, given, to) => {
-          receiver.receive(message, given, to);
-          stream.open();
-        },
-        abandon: (requestId, reason) => receiver.abandon?.(requestId, reason),
-      };
       let answered = false;
       const sink: RequestSink = {
         acceptsRelated: stream.acceptsRelated,
@@ -125,7 +116,7 @@ export class Sessionless {
         },
       };
       const cancel = dispatcher.dispatch({
-        target: { transport: handOver },
+        target: { transport: receiver },
         era: init.era,
         session: undefined,
         principal: caller.principal,

@@ -124,9 +124,9 @@ export class PostStream implements RequestSink {
     if (this.#state === 'pending' && this.#mode === 'auto') this.#startSse();
   }
 
-  /** In `sse` mode, opens the stream now (headers deferred until the request was handed to its server). */
+  /** Opens the SSE stream now, when the answer is still owed and may be SSE (headers were deferred). */
   open(): void {
-    if (this.#state === 'pending' && this.#mode === 'sse') this.#startSse();
+    if (this.#state === 'pending' && this.#mode !== 'json') this.#startSse();
   }
 
   /** Whether the answer is still owed as plain JSON. */

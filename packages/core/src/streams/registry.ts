@@ -104,7 +104,9 @@ export class StreamRegistry implements PostStreamHost {
     };
     // One timer for keep-alive comments and for the switch of slow JSON answers to SSE.
     const keepAlive = settings.keepAliveIntervalMs > 0 ? settings.keepAliveIntervalMs : Infinity;
-    const switchAfter = settings.responseMode === 'auto' ? (settings.sseAfterMs ?? Infinity) : Infinity;
+    // In `sse` mode, a response outside any session holds its headers until its first message too (a
+    // -32021 can still get its 400), at most sseAfterMs.
+    const switchAfter = settings.responseMode === 'json' ? Infinity : (settings.sseAfterMs ?? Infinity);
     const tickMs = Math.min(keepAlive, switchAfter);
     this.#keepAliveTicks = keepAlive === Infinity ? 0 : Math.max(1, Math.round(keepAlive / tickMs));
     if (tickMs !== Infinity) {
@@ -118,9 +120,13 @@ export class StreamRegistry implements PostStreamHost {
     if (responseMode === 'auto' && sseAfterMs !== undefined) {
       // Timers run on real time, whatever clock the endpoint was given.
       const due = performance.now() - sseAfterMs;
-      for (const streams of [...this.#bySession.values(), this.#sessionless]) {
+      for (const streams of this.#bySession.values()) {
         for (const stream of streams) if (stream.awaitingJson && stream.startedAt <= due) stream.switchToSse();
       }
+    }
+    if (responseMode !== 'json' && sseAfterMs !== undefined) {
+      const due = performance.now() - sseAfterMs;
+      for (const stream of this.#sessionless) if (stream.awaitingJson && stream.startedAt <= due) stream.open();
     }
     this.#ticks += 1;
     if (this.#keepAliveTicks > 0 && this.#ticks % this.#keepAliveTicks === 0) {
@@ -154,7 +160,8 @@ export class StreamRegistry implements PostStreamHost {
 
   /**
    * The response to a POST outside any session: JSON, or SSE that carries only messages about its
-   * requests. Nothing is stored for resumption. In `sse` mode its headers wait for {@link PostStream.open}.
+   * requests. Nothing is stored for resumption. In `sse` mode its headers wait for the first message,
+   * the answer, or `sseAfterMs`: an error the protocol refuses a request with still gets its status.
    */
   openSessionless(res: ServerResponse, init: { protocolVersion: string; requestIds: RequestId[]; batch: boolean }): PostStream {
     const stream = new PostStream(this.#sessionlessHost, res, {
