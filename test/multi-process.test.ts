@@ -1,6 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { EventEmitter, once } from 'node:events';
+import { EventEmitter } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,70 +13,24 @@ import {
   type TestRedis,
 } from '@x/mcp-session-testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type DemoProcess, startDemoProcess } from './support/demo-process.js';
 
 /**
  * Scale-out on real Redis: three demo processes behind a round-robin proxy with no stickiness, driven
  * by the official SDK client. Every HTTP request of a session may land on another process.
  */
-const root = new URL('..', import.meta.url).pathname;
 const ENCRYPTION_KEYS = `k1:${randomBytes(32).toString('base64')}`;
-
-interface DemoProcess {
-  url: string;
-  child: ChildProcess;
-  /** What the process printed until it was ready, on stdout and stderr. */
-  output(): string;
-  /** Ends the process: SIGKILL for a crash, SIGTERM for a clean stop. */
-  stop(signal?: NodeJS.Signals): Promise<void>;
-}
 
 /** `env` adds to the demo's environment; a variable set to undefined is left out. */
 async function startDemo(redisUrl: string, prefix: string, env: Record<string, string | undefined> = {}): Promise<DemoProcess> {
-  const environment: Record<string, string | undefined> = {
-    ...process.env,
-    PORT: '0',
+  return startDemoProcess({
     REDIS_URL: redisUrl,
     MCP_SESSION_REDIS_PREFIX: prefix,
     MCP_SESSION_ENCRYPTION_KEYS: ENCRYPTION_KEYS,
     MCP_SESSION_SWEEP_INTERVAL_MS: '100',
     MCP_SESSION_RETRY_INTERVAL_MS: '20',
     ...env,
-  };
-  for (const [name, value] of Object.entries(environment)) if (value === undefined) delete environment[name];
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@x/source', 'examples/demo/server.ts'], {
-    cwd: root,
-    env: environment,
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the demo did not start:\n${output}`)), 30_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /MCP demo server on (http:\/\/\S+\/mcp)/.exec(output);
-      if (match !== null) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the demo exited with ${code}:\n${output}`));
-    });
-  });
-  child.removeAllListeners('exit');
-  return {
-    url,
-    child,
-    output: () => output,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill(signal);
-      await exited;
-    },
-  };
 }
 
 interface Session {
