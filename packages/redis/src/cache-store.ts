@@ -1,7 +1,7 @@
 import type { CacheStore, CounterExpiry } from '@x/mcp-session-core';
 import { z } from 'zod';
-import { Connection, type RedisClient, type RedisConnectionOptions, connectionShape, defaultOnError, parseOptions } from './connection.js';
-import { KeyLayout } from './keys.js';
+import { type RedisConnectionOptions, connectionShape, parseOptions } from './connection.js';
+import { RedisStoreBase } from './store-base.js';
 import { INCR_EXPIRE } from './scripts.js';
 
 /** Options of {@link RedisCacheStore}. */
@@ -14,27 +14,15 @@ const optionsSchema = z.object(connectionShape);
  * also carries its deadline in the caller's clock, so `get(key, now)` honours `now` like the memory
  * store does. Counters are `INCR` keys, expiring when `incr` is given an expiry.
  */
-export class RedisCacheStore implements CacheStore {
-  readonly #connection: Connection;
-  readonly #keys: KeyLayout;
-
+export class RedisCacheStore extends RedisStoreBase implements CacheStore {
   constructor(options: RedisCacheStoreOptions) {
     const { client, prefix, commandTimeoutMs, onError } = parseOptions('RedisCacheStore', optionsSchema, options);
-    this.#connection = new Connection(client, { commandTimeoutMs, onError: onError ?? defaultOnError });
-    this.#keys = new KeyLayout(prefix);
-  }
-
-  get client(): RedisClient {
-    return this.#connection.client;
-  }
-
-  get keys(): KeyLayout {
-    return this.#keys;
+    super({ client, prefix, commandTimeoutMs, onError });
   }
 
   get(key: string, now: number): Promise<string | undefined> {
-    return this.#connection.run('CacheStore.get', async () => {
-      const raw = await this.#connection.client.get(this.#keys.cacheEntry(key));
+    return this.connection.run('CacheStore.get', async () => {
+      const raw = await this.connection.client.get(this.keys.cacheEntry(key));
       if (raw === null) return undefined;
       const sep = raw.indexOf(':');
       return Number(raw.slice(0, sep)) > now ? raw.slice(sep + 1) : undefined;
@@ -42,21 +30,21 @@ export class RedisCacheStore implements CacheStore {
   }
 
   set(key: string, value: string, ttlMs: number, now: number): Promise<void> {
-    return this.#connection.run('CacheStore.set', async () => {
+    return this.connection.run('CacheStore.set', async () => {
       const ttl = Math.ceil(ttlMs);
       if (!(ttl > 0)) {
-        await this.#connection.client.del(this.#keys.cacheEntry(key));
+        await this.connection.client.del(this.keys.cacheEntry(key));
         return;
       }
-      await this.#connection.client.psetex(this.#keys.cacheEntry(key), ttl, `${now + ttlMs}:${value}`);
+      await this.connection.client.psetex(this.keys.cacheEntry(key), ttl, `${now + ttlMs}:${value}`);
     });
   }
 
   /** Removes an entry, or a counter of that name (two keys, possibly on two nodes: two DELs at once). */
   delete(key: string): Promise<void> {
-    return this.#connection.run('CacheStore.delete', async () => {
-      const { client } = this.#connection;
-      await Promise.all([client.del(this.#keys.cacheEntry(key)), client.del(this.#keys.cacheCounter(key))]);
+    return this.connection.run('CacheStore.delete', async () => {
+      const { client } = this.connection;
+      await Promise.all([client.del(this.keys.cacheEntry(key)), client.del(this.keys.cacheCounter(key))]);
     });
   }
 
@@ -65,26 +53,21 @@ export class RedisCacheStore implements CacheStore {
    * `counter(key, now)` honours `now` as entries do.
    */
   incr(key: string, expiry?: CounterExpiry): Promise<number> {
-    return this.#connection.run('CacheStore.incr', async () => {
-      const counter = this.#keys.cacheCounter(key);
-      if (expiry === undefined) return this.#connection.client.incr(counter);
+    return this.connection.run('CacheStore.incr', async () => {
+      const counter = this.keys.cacheCounter(key);
+      if (expiry === undefined) return this.connection.client.incr(counter);
       const ttl = Math.max(1, Math.ceil(expiry.ttlMs));
-      return Number(await INCR_EXPIRE.run(this.#connection.client, [counter], [ttl, expiry.now, expiry.now + expiry.ttlMs]));
+      return Number(await INCR_EXPIRE.run(this.connection.client, [counter], [ttl, expiry.now, expiry.now + expiry.ttlMs]));
     });
   }
 
   counter(key: string, now?: number): Promise<number> {
-    return this.#connection.run('CacheStore.counter', async () => {
-      const raw = await this.#connection.client.get(this.#keys.cacheCounter(key));
+    return this.connection.run('CacheStore.counter', async () => {
+      const raw = await this.connection.client.get(this.keys.cacheCounter(key));
       if (raw === null) return 0;
       const sep = raw.indexOf(':');
       if (sep === -1) return Number(raw);
       return now !== undefined && Number(raw.slice(0, sep)) <= now ? 0 : Number(raw.slice(sep + 1));
     });
-  }
-
-  /** Closes the connection if the store opened it from a URL. */
-  close(): Promise<void> {
-    return this.#connection.close();
   }
 }

@@ -1,7 +1,8 @@
 import { type EventStore, type JSONRPCMessage, type Replay, type StoredEvent, formatEventId, parseEventId } from '@x/mcp-session-core';
 import { z } from 'zod';
-import { Connection, type RedisClient, type RedisConnectionOptions, connectionShape, defaultOnError, parseOptions } from './connection.js';
-import { KeyLayout, isSessionId } from './keys.js';
+import { type RedisConnectionOptions, connectionShape, parseOptions } from './connection.js';
+import { RedisStoreBase } from './store-base.js';
+import { isSessionId } from './keys.js';
 import { APPEND, COMPLETE, REPLAY } from './scripts.js';
 
 /** Options of {@link RedisEventStore}. */
@@ -34,9 +35,7 @@ const optionsSchema = z.object({
  * event (`XADD … MAXLEN = maxEventsPerStream`) and renews the TTLs, so event ids `<streamId>.<sequence>`
  * grow by one per append on every process. `replayAfter` reads that one stream, from the id on.
  */
-export class RedisEventStore implements EventStore {
-  readonly #connection: Connection;
-  readonly #keys: KeyLayout;
+export class RedisEventStore extends RedisStoreBase implements EventStore {
   readonly #maxEvents: number;
   readonly #ttlMs: number;
 
@@ -46,29 +45,19 @@ export class RedisEventStore implements EventStore {
       optionsSchema,
       options,
     );
-    this.#connection = new Connection(client, { commandTimeoutMs, onError: onError ?? defaultOnError });
-    this.#keys = new KeyLayout(prefix);
+    super({ client, prefix, commandTimeoutMs, onError });
     this.#maxEvents = maxEventsPerStream;
     this.#ttlMs = ttlMs;
   }
 
-  /** The client the store uses. */
-  get client(): RedisClient {
-    return this.#connection.client;
-  }
-
-  get keys(): KeyLayout {
-    return this.#keys;
-  }
-
   append(sessionId: string, streamId: string, message: JSONRPCMessage | null): Promise<string> {
-    return this.#connection.run('EventStore.append', async () => {
+    return this.connection.run('EventStore.append', async () => {
       if (!isSessionId(sessionId)) throw new Error(`session id ${JSON.stringify(sessionId)} cannot be stored`);
       if (streamId.length === 0 || streamId.includes('.'))
         throw new Error(`stream id ${JSON.stringify(streamId)} is empty or contains a dot`);
       const sequence = await APPEND.run(
-        this.#connection.client,
-        [this.#keys.streams(sessionId), this.#keys.stream(sessionId, streamId), this.#keys.record(sessionId)],
+        this.connection.client,
+        [this.keys.streams(sessionId), this.keys.stream(sessionId, streamId), this.keys.record(sessionId)],
         [streamId, message === null ? '' : JSON.stringify(message), this.#maxEvents, this.#ttlMs],
       );
       return formatEventId(streamId, Number(sequence));
@@ -76,13 +65,13 @@ export class RedisEventStore implements EventStore {
   }
 
   replayAfter(sessionId: string, lastEventId: string): Promise<Replay | undefined> {
-    return this.#connection.run('EventStore.replayAfter', async () => {
+    return this.connection.run('EventStore.replayAfter', async () => {
       const parsed = parseEventId(lastEventId);
       if (parsed === undefined || !isSessionId(sessionId)) return undefined;
       const { streamId, sequence } = parsed;
       const reply = await REPLAY.run(
-        this.#connection.client,
-        [this.#keys.streams(sessionId), this.#keys.stream(sessionId, streamId)],
+        this.connection.client,
+        [this.keys.streams(sessionId), this.keys.stream(sessionId, streamId)],
         [streamId, sequence],
       );
       if (!Array.isArray(reply)) return undefined;
@@ -99,11 +88,11 @@ export class RedisEventStore implements EventStore {
    * is not needed) and leaves the session's index, so a finished response costs nothing after that.
    */
   completeStream(sessionId: string, streamId: string, keepMs: number, _now: number): Promise<void> {
-    return this.#connection.run('EventStore.completeStream', async () => {
+    return this.connection.run('EventStore.completeStream', async () => {
       if (!isSessionId(sessionId)) return;
       await COMPLETE.run(
-        this.#connection.client,
-        [this.#keys.streams(sessionId), this.#keys.stream(sessionId, streamId)],
+        this.connection.client,
+        [this.keys.streams(sessionId), this.keys.stream(sessionId, streamId)],
         [streamId, Math.max(0, Math.ceil(keepMs))],
       );
     });
@@ -114,18 +103,13 @@ export class RedisEventStore implements EventStore {
    * Completed streams are no longer listed; they expire on their own within `keepMs`.
    */
   deleteSession(sessionId: string): Promise<void> {
-    return this.#connection.run('EventStore.deleteSession', async () => {
+    return this.connection.run('EventStore.deleteSession', async () => {
       if (!isSessionId(sessionId)) return;
-      const { client } = this.#connection;
-      const index = this.#keys.streams(sessionId);
+      const { client } = this.connection;
+      const index = this.keys.streams(sessionId);
       // Fields with a dot are a stream's `.dropped` mark, not a stream.
       const streamIds = (await client.hkeys(index)).filter((field) => !field.includes('.'));
-      await client.del(index, ...streamIds.map((streamId) => this.#keys.stream(sessionId, streamId)));
+      await client.del(index, ...streamIds.map((streamId) => this.keys.stream(sessionId, streamId)));
     });
-  }
-
-  /** Closes the connection if the store opened it from a URL. */
-  close(): Promise<void> {
-    return this.#connection.close();
   }
 }

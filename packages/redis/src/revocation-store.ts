@@ -1,7 +1,8 @@
 import type { RevocationStore } from '@x/mcp-session-core';
 import { z } from 'zod';
-import { Connection, type RedisClient, type RedisConnectionOptions, connectionShape, defaultOnError, parseOptions } from './connection.js';
-import { KeyLayout, assertSessionId, isSessionId } from './keys.js';
+import { type RedisConnectionOptions, connectionShape, parseOptions } from './connection.js';
+import { RedisStoreBase } from './store-base.js';
+import { assertSessionId, isSessionId } from './keys.js';
 import { REVOKE } from './scripts.js';
 
 /** Options of {@link RedisRevocationStore}. */
@@ -23,43 +24,26 @@ const optionsSchema = z.object(connectionShape);
  * mcpSession({ server, tokenKeys, revocationStore: new RedisRevocationStore({ client: process.env.REDIS_URL! }) });
  * ```
  */
-export class RedisRevocationStore implements RevocationStore {
-  readonly #connection: Connection;
-  readonly #keys: KeyLayout;
-
+export class RedisRevocationStore extends RedisStoreBase implements RevocationStore {
   constructor(options: RedisRevocationStoreOptions) {
     const { client, prefix, commandTimeoutMs, onError } = parseOptions('RedisRevocationStore', optionsSchema, options);
-    this.#connection = new Connection(client, { commandTimeoutMs, onError: onError ?? defaultOnError });
-    this.#keys = new KeyLayout(prefix);
-  }
-
-  get client(): RedisClient {
-    return this.#connection.client;
-  }
-
-  get keys(): KeyLayout {
-    return this.#keys;
+    super({ client, prefix, commandTimeoutMs, onError });
   }
 
   revoke(sessionId: string, untilMs: number, now: number): Promise<boolean> {
-    return this.#connection.run('RevocationStore.revoke', async () => {
+    return this.connection.run('RevocationStore.revoke', async () => {
       assertSessionId(sessionId, 'RevocationStore.revoke');
       if (!(untilMs > now)) return false;
-      const listed = await REVOKE.run(this.#connection.client, [this.#keys.revocation(sessionId)], [String(untilMs), String(now)]);
+      const listed = await REVOKE.run(this.connection.client, [this.keys.revocation(sessionId)], [String(untilMs), String(now)]);
       return listed === 1;
     });
   }
 
   isRevoked(sessionId: string, now: number): Promise<boolean> {
-    return this.#connection.run('RevocationStore.isRevoked', async () => {
+    return this.connection.run('RevocationStore.isRevoked', async () => {
       if (!isSessionId(sessionId)) return false;
-      const until = await this.#connection.client.get(this.#keys.revocation(sessionId));
+      const until = await this.connection.client.get(this.keys.revocation(sessionId));
       return until !== null && Number(until) > now;
     });
-  }
-
-  /** Closes the connection if the store opened it from a URL. */
-  close(): Promise<void> {
-    return this.#connection.close();
   }
 }

@@ -7,16 +7,9 @@ import {
   sessionDeadline,
 } from '@x/mcp-session-core';
 import { z } from 'zod';
-import {
-  Connection,
-  type RedisClient,
-  type RedisConnectionOptions,
-  connectionShape,
-  defaultOnError,
-  hashEntries,
-  parseOptions,
-} from './connection.js';
-import { KeyLayout, assertSessionId, decodeRecord, encodeRecord, isSessionId, recordTtlMs } from './keys.js';
+import { type RedisConnectionOptions, connectionShape, hashEntries, parseOptions } from './connection.js';
+import { RedisStoreBase } from './store-base.js';
+import { assertSessionId, decodeRecord, encodeRecord, isSessionId, recordTtlMs } from './keys.js';
 import { DELETE, INDEX, SET_STATE, TAKE, TOUCH } from './scripts.js';
 
 /** Options of {@link RedisSessionStore}. */
@@ -69,44 +62,31 @@ function parseState(raw: string | null, now: number): string | undefined {
  * a lower bound, set at `create` and raised lazily when a reader finds the record has moved on. A
  * session's deadline and activity only ever grow, so a reader never misses a session it should see.
  */
-export class RedisSessionStore implements SessionStore {
-  readonly #connection: Connection;
-  readonly #keys: KeyLayout;
+export class RedisSessionStore extends RedisStoreBase implements SessionStore {
   readonly #graceMs: number;
 
   constructor(options: RedisSessionStoreOptions) {
     const { client, prefix, expiryGraceMs, commandTimeoutMs, onError } = parseOptions('RedisSessionStore', optionsSchema, options);
-    this.#connection = new Connection(client, { commandTimeoutMs, onError: onError ?? defaultOnError });
-    this.#keys = new KeyLayout(prefix);
+    super({ client, prefix, commandTimeoutMs, onError });
     this.#graceMs = expiryGraceMs;
   }
 
-  /** The client the store uses. */
-  get client(): RedisClient {
-    return this.#connection.client;
-  }
-
-  /** The key layout, for tools and tests that inspect what the store wrote. */
-  get keys(): KeyLayout {
-    return this.#keys;
-  }
-
   create(record: SessionRecord): Promise<void> {
-    return this.#connection.run('SessionStore.create', async () => {
+    return this.connection.run('SessionStore.create', async () => {
       assertSessionId(record.id, 'SessionStore.create');
-      const { client } = this.#connection;
+      const { client } = this.connection;
       const ttl = recordTtlMs(record, record.lastActiveAt, this.#graceMs);
       await Promise.all([
-        client.set(this.#keys.record(record.id), encodeRecord(record), 'PX', ttl),
+        client.set(this.keys.record(record.id), encodeRecord(record), 'PX', ttl),
         this.#index(['set', record.id, String(sessionDeadline(record)), String(record.lastActiveAt)]),
       ]);
     });
   }
 
   get(id: string, now: number): Promise<SessionRecord | undefined> {
-    return this.#connection.run('SessionStore.get', async () => {
+    return this.connection.run('SessionStore.get', async () => {
       if (!isSessionId(id)) return undefined;
-      const value = await this.#connection.client.get(this.#keys.record(id));
+      const value = await this.connection.client.get(this.keys.record(id));
       if (value === null) return undefined;
       const record = decodeRecord(id, value);
       return sessionDeadline(record) > now ? record : undefined;
@@ -114,11 +94,11 @@ export class RedisSessionStore implements SessionStore {
   }
 
   touch(id: string, now: number, access?: SessionAccess): Promise<SessionRecord | undefined> {
-    return this.#connection.run('SessionStore.touch', async () => {
+    return this.connection.run('SessionStore.touch', async () => {
       if (!isSessionId(id)) return undefined;
       const value = await TOUCH.run(
-        this.#connection.client,
-        [this.#keys.record(id), this.#keys.state(id), this.#keys.streams(id)],
+        this.connection.client,
+        [this.keys.record(id), this.keys.state(id), this.keys.streams(id)],
         [
           String(now),
           access === undefined ? '0' : '1',
@@ -132,10 +112,10 @@ export class RedisSessionStore implements SessionStore {
   }
 
   delete(id: string): Promise<boolean> {
-    return this.#connection.run('SessionStore.delete', async () => {
+    return this.connection.run('SessionStore.delete', async () => {
       if (!isSessionId(id)) return false;
       const [removed] = await Promise.all([
-        DELETE.run(this.#connection.client, [this.#keys.record(id), this.#keys.state(id)], []),
+        DELETE.run(this.connection.client, [this.keys.record(id), this.keys.state(id)], []),
         this.#index(['del', id]),
       ]);
       return removed === 1;
@@ -148,17 +128,17 @@ export class RedisSessionStore implements SessionStore {
    * live one, whose index scores are then raised to its real deadline and activity.
    */
   takeExpired(now: number, limit: number): Promise<SessionRecord[]> {
-    return this.#connection.run(
+    return this.connection.run(
       'SessionStore.takeExpired',
       async () => {
-        const { client } = this.#connection;
+        const { client } = this.connection;
         const taken: SessionRecord[] = [];
         for (let round = 0; round < TAKE_ROUNDS && taken.length < limit; round++) {
-          const ids = await client.zrangebyscore(this.#keys.deadlines, '-inf', String(now), 'LIMIT', 0, limit - taken.length);
+          const ids = await client.zrangebyscore(this.keys.deadlines, '-inf', String(now), 'LIMIT', 0, limit - taken.length);
           if (ids.length === 0) break;
           const replies = await Promise.all(
             ids.map((id) =>
-              isSessionId(id) ? TAKE.run(client, [this.#keys.record(id), this.#keys.state(id)], [String(now)]) : Promise.resolve([0]),
+              isSessionId(id) ? TAKE.run(client, [this.keys.record(id), this.keys.state(id)], [String(now)]) : Promise.resolve([0]),
             ),
           );
           const operations: string[] = [];
@@ -186,13 +166,13 @@ export class RedisSessionStore implements SessionStore {
    * record are raised and the read repeated, until the scores read are the records' own.
    */
   leastRecentlyActive(limit: number): Promise<SessionRecord[]> {
-    return this.#connection.run(
+    return this.connection.run(
       'SessionStore.leastRecentlyActive',
       async () => {
-        const { client } = this.#connection;
+        const { client } = this.connection;
         let records: SessionRecord[] = [];
         for (let round = 0; round < LRU_ROUNDS; round++) {
-          const ids = limit > 0 ? await client.zrange(this.#keys.activity, '0', String(limit - 1)) : [];
+          const ids = limit > 0 ? await client.zrange(this.keys.activity, '0', String(limit - 1)) : [];
           const values = await this.#read(ids);
           const operations: string[] = [];
           records = [];
@@ -215,27 +195,27 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async markAlive(instanceId: string, _now: number, ttlMs: number): Promise<void> {
-    await this.#connection.run('SessionStore.markAlive', () =>
-      this.#connection.client.set(`${this.#keys.instancePrefix}${instanceId}`, '1', 'PX', Math.max(1, Math.ceil(ttlMs))),
+    await this.connection.run('SessionStore.markAlive', () =>
+      this.connection.client.set(`${this.keys.instancePrefix}${instanceId}`, '1', 'PX', Math.max(1, Math.ceil(ttlMs))),
     );
   }
 
   isAlive(instanceId: string): Promise<boolean> {
-    return this.#connection.run(
+    return this.connection.run(
       'SessionStore.isAlive',
-      async () => (await this.#connection.client.exists(`${this.#keys.instancePrefix}${instanceId}`)) === 1,
+      async () => (await this.connection.client.exists(`${this.keys.instancePrefix}${instanceId}`)) === 1,
     );
   }
 
   count(): Promise<number> {
-    return this.#connection.run('SessionStore.count', () => this.#connection.client.zcard(this.#keys.deadlines));
+    return this.connection.run('SessionStore.count', () => this.connection.client.zcard(this.keys.deadlines));
   }
 
   list(): Promise<SessionRecord[]> {
-    return this.#connection.run(
+    return this.connection.run(
       'SessionStore.list',
       async () => {
-        const ids = await this.#connection.client.zrange(this.#keys.activity, '0', '-1');
+        const ids = await this.connection.client.zrange(this.keys.activity, '0', '-1');
         const records: SessionRecord[] = [];
         for (let start = 0; start < ids.length; start += LIST_BATCH) {
           const batch = ids.slice(start, start + LIST_BATCH);
@@ -252,19 +232,19 @@ export class RedisSessionStore implements SessionStore {
   }
 
   getState(sessionId: string, key: string, now: number): Promise<string | undefined> {
-    return this.#connection.run('SessionStore.getState', async () => {
+    return this.connection.run('SessionStore.getState', async () => {
       if (!isSessionId(sessionId)) return undefined;
-      return parseState(await this.#connection.client.hget(this.#keys.state(sessionId), key), now);
+      return parseState(await this.connection.client.hget(this.keys.state(sessionId), key), now);
     });
   }
 
   setState(sessionId: string, key: string, value: string, options: StateWriteOptions): Promise<StateWriteResult> {
-    return this.#connection.run('SessionStore.setState', async () => {
+    return this.connection.run('SessionStore.setState', async () => {
       if (!isSessionId(sessionId)) return WRITE_RESULTS[1]!;
       const expiresAt = options.ttlMs === undefined ? '' : String(options.now + options.ttlMs);
       const status = await SET_STATE.run(
-        this.#connection.client,
-        [this.#keys.record(sessionId), this.#keys.state(sessionId)],
+        this.connection.client,
+        [this.keys.record(sessionId), this.keys.state(sessionId)],
         [key, value, String(options.now), expiresAt, options.maxKeys, options.maxBytes],
       );
       return WRITE_RESULTS[Number(status)] ?? WRITE_RESULTS[1]!;
@@ -272,41 +252,36 @@ export class RedisSessionStore implements SessionStore {
   }
 
   deleteState(sessionId: string, key: string): Promise<boolean> {
-    return this.#connection.run('SessionStore.deleteState', async () => {
+    return this.connection.run('SessionStore.deleteState', async () => {
       if (!isSessionId(sessionId)) return false;
-      return (await this.#connection.client.hdel(this.#keys.state(sessionId), key)) === 1;
+      return (await this.connection.client.hdel(this.keys.state(sessionId), key)) === 1;
     });
   }
 
   stateKeys(sessionId: string, now: number): Promise<string[]> {
-    return this.#connection.run('SessionStore.stateKeys', async () => {
+    return this.connection.run('SessionStore.stateKeys', async () => {
       if (!isSessionId(sessionId)) return [];
-      const entries = hashEntries(await this.#connection.client.hgetall(this.#keys.state(sessionId)));
+      const entries = hashEntries(await this.connection.client.hgetall(this.keys.state(sessionId)));
       return entries.filter(([, raw]) => parseState(raw, now) !== undefined).map(([key]) => key);
     });
   }
 
   clearState(sessionId: string): Promise<void> {
-    return this.#connection.run('SessionStore.clearState', async () => {
+    return this.connection.run('SessionStore.clearState', async () => {
       if (!isSessionId(sessionId)) return;
-      await this.#connection.client.del(this.#keys.state(sessionId));
+      await this.connection.client.del(this.keys.state(sessionId));
     });
-  }
-
-  /** Closes the connection if the store opened it from a URL. */
-  close(): Promise<void> {
-    return this.#connection.close();
   }
 
   async #index(operations: string[]): Promise<number> {
     if (operations.length === 0) return 0;
-    return Number(await INDEX.run(this.#connection.client, [this.#keys.deadlines, this.#keys.activity], operations));
+    return Number(await INDEX.run(this.connection.client, [this.keys.deadlines, this.keys.activity], operations));
   }
 
   /** The raw records of `ids` (undefined where gone), read in parallel: each key may live on another node. */
   async #read(ids: string[]): Promise<Array<string | undefined>> {
-    const { client } = this.#connection;
-    const values = await Promise.all(ids.map((id) => (isSessionId(id) ? client.get(this.#keys.record(id)) : Promise.resolve(null))));
+    const { client } = this.connection;
+    const values = await Promise.all(ids.map((id) => (isSessionId(id) ? client.get(this.keys.record(id)) : Promise.resolve(null))));
     return values.map((value) => value ?? undefined);
   }
 }
