@@ -30,6 +30,14 @@ export function refusal(
   return { ok: false, status, code, message, ...extra };
 }
 
+/** 429 with `Retry-After` (whole seconds, at least 1) and `data.retryAfterMs`: a limit was reached. */
+export function tooManyRequests(message: string, retryAfterMs: number): Refusal {
+  return refusal(429, JsonRpcErrorCode.RateLimited, `Too Many Requests: ${message}`, {
+    headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+    data: { retryAfterMs },
+  });
+}
+
 /** A JSON-RPC error body. */
 export function errorBody(code: number, message: string, data?: unknown, id: RequestId | null = null): JSONRPCErrorResponse {
   const error: JSONRPCErrorResponse['error'] = { code, message };

@@ -6,7 +6,7 @@
 import { JsonRpcErrorCode } from '../errors.js';
 import { checkGetHeaders, checkProtocolVersionHeader, headerValue, missingSessionId, sessionNotFound } from '../http/checks.js';
 import { messageExtra } from '../http/request-view.js';
-import { type Checked, type Refusal, refusal } from '../http/refusal.js';
+import { type Checked, type Refusal, refusal, tooManyRequests } from '../http/refusal.js';
 import type { LiveSession } from '../live/live-sessions.js';
 import { type JSONRPCRequest, type JSONRPCResponse, isInitializeRequest, isRequest, isResponse } from '../protocol/jsonrpc.js';
 import { allowsBatches } from '../protocol/versions.js';
@@ -136,10 +136,7 @@ export class LegacySessionLane implements Lane {
     if (reused !== undefined) return invalid(`request id ${JSON.stringify(reused.id)} is still in flight in this session`);
     const inFlight = streams.requestsInFlight(sessionId);
     if (inFlight + requests.length <= maxRequestsInFlight) return undefined;
-    return refusal(429, JsonRpcErrorCode.RateLimited, `Too Many Requests: ${inFlight} requests of this session are in flight`, {
-      headers: { 'retry-after': '1' },
-      data: { retryAfterMs: 1000 },
-    });
+    return tooManyRequests(`${inFlight} requests of this session are in flight`, 1000);
   }
 
   /** Checks the session header, the protocol version and the principal; marks the session active. */

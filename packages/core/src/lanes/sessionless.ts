@@ -4,9 +4,8 @@
  * of one request to a shared server with a response that nothing can resume — so a client that closes
  * it cancels the request.
  */
-import { JsonRpcErrorCode } from '../errors.js';
 import { messageExtra } from '../http/request-view.js';
-import { type Refusal, refusal } from '../http/refusal.js';
+import { type Refusal, tooManyRequests } from '../http/refusal.js';
 import type { RequestSink } from '../live/transport.js';
 import type { Dispatcher, Receiver } from '../pipeline/dispatcher.js';
 import { principalKey } from '../pipeline/middleware.js';
@@ -68,10 +67,7 @@ export class Sessionless {
   checkInFlight(caller: Caller, count: number): Refusal | undefined {
     const inFlight = this.#inFlight.get(caller.key) ?? 0;
     if (inFlight + count <= this.#deps.maxRequestsInFlight) return undefined;
-    return refusal(429, JsonRpcErrorCode.RateLimited, `Too Many Requests: ${inFlight} requests of this client are in flight`, {
-      headers: { 'retry-after': '1' },
-      data: { retryAfterMs: 1000 },
-    });
+    return tooManyRequests(`${inFlight} requests of this client are in flight`, 1000);
   }
 
   /**

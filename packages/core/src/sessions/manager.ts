@@ -6,7 +6,7 @@
  */
 import { JsonRpcErrorCode } from '../errors.js';
 import { LRUCache } from 'lru-cache';
-import { type Checked, type Refusal, refusal } from '../http/refusal.js';
+import { type Checked, type Refusal, refusal, tooManyRequests } from '../http/refusal.js';
 import type { Metrics } from '../metrics.js';
 import type { JSONRPCRequest } from '../protocol/jsonrpc.js';
 import { sessionTag } from '../log.js';
@@ -168,10 +168,7 @@ export class SessionManager {
     const who = principal === undefined ? `a:n:${address}` : `p:${principal}`;
     const result = await rateLimitStore.consume(`rl:sessions:${who}`, clock.now(), sessionCreationLimit, 60_000);
     if (result.allowed) return undefined;
-    return refusal(429, JsonRpcErrorCode.RateLimited, 'Too Many Requests: too many new sessions', {
-      headers: { 'retry-after': String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))) },
-      data: { retryAfterMs: result.retryAfterMs },
-    });
+    return tooManyRequests('too many new sessions', result.retryAfterMs);
   }
 
   /** Stores a reserved session's record; it exists from now on. Resolves to its `MCP-Session-Id`; throws when the store does. */
