@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { type Clock, type McpSessionOptions, MemorySessionStore } from '@x/mcp-session-core';
-import { deleteKeys, redisForTests } from '@x/mcp-session-testing';
+import { deleteKeys, postInSession, redisForTests } from '@x/mcp-session-testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createDemoApp, type DemoAuthOptions } from '../examples/demo/app.js';
 import { DemoTokens, LOGIN_LIMITS, type PasswordHash, scryptHash, TOKEN_TTL_SECONDS, tokenKeyFromEnv } from '../examples/demo/auth.js';
@@ -65,17 +65,15 @@ async function tokenFor(base: string, username: string, password: string): Promi
 
 /** One raw `tools/list` POST in a session, with the given token or none. */
 function rawList(url: string, sessionId: string, token?: string): Promise<Response> {
-  return fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-session-id': sessionId,
+  return postInSession(
+    url,
+    sessionId,
+    { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+    {
       'mcp-protocol-version': '2025-11-25',
       ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
     },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
-  });
+  );
 }
 
 /** scrypt, recording every password it digests. */

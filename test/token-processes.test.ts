@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { type RoundRobinProxy, deleteKeys, redisForTests, startRoundRobinProxy, type TestRedis } from '@x/mcp-session-testing';
+import {
+  type RoundRobinProxy,
+  deleteKeys,
+  postInSession,
+  redisForTests,
+  startRoundRobinProxy,
+  type TestRedis,
+} from '@x/mcp-session-testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoProcess, startDemoProcess } from './support/demo-process.js';
 
@@ -46,17 +53,15 @@ async function call(client: Client, name: string, args: Record<string, unknown> 
 
 /** A tools/list POST straight to one process, as `bearer` when given. */
 function postTo(url: string, sessionId: string, bearer?: string): Promise<Response> {
-  return fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-session-id': sessionId,
+  return postInSession(
+    url,
+    sessionId,
+    { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+    {
       'mcp-protocol-version': '2025-11-25',
       ...(bearer === undefined ? {} : { authorization: `Bearer ${bearer}` }),
     },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
-  });
+  );
 }
 
 async function login(mcpUrl: string, username: string, password: string): Promise<string> {

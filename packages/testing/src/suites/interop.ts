@@ -4,6 +4,7 @@ import type { McpSessionOptions, ResponseMode } from '@x/mcp-session-core';
 import { connectClient, type TestClient } from '../fixtures/clients.js';
 import { type SdkMajor, serverFactory } from '../fixtures/servers.js';
 import type { AdapterHarness, RunningApp } from '../harness.js';
+import { postInSession } from '../raw.js';
 
 const majors: SdkMajor[] = ['v1', 'v2'];
 const combos = majors.flatMap((server) => majors.map((client) => ({ server, client })));
@@ -39,17 +40,8 @@ export function interopSuite(harness: AdapterHarness): void {
       return { app, client: connected, resumptions };
     }
 
-    async function postWithSession(url: string, sessionId: string) {
-      return fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          'mcp-session-id': sessionId,
-          'mcp-protocol-version': '2025-11-25',
-        },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 99, method: 'tools/list' }),
-      });
+    function postWithSession(url: string, sessionId: string) {
+      return postInSession(url, sessionId, { jsonrpc: '2.0', id: 99, method: 'tools/list' }, { 'mcp-protocol-version': '2025-11-25' });
     }
 
     // Every release of each SDK, each way, in the default mode with random ids and with session tokens;
