@@ -368,8 +368,8 @@ describe('the demo on Redis with its default settings', () => {
     const prefix = `mcp-defaults-${randomBytes(4).toString('hex')}:`;
     let demo = await startDemo(shared.url, prefix, { MCP_SESSION_ENCRYPTION_KEYS: undefined });
     try {
-      expect(demo.output()).toMatch(/stored unsealed in Redis/);
-      expect(demo.output()).toMatch(/Tokens are signed with a key made at start-up: other processes on this Redis refuse them/);
+      await demo.printed(/stored unsealed in Redis/);
+      await demo.printed(/Tokens are signed with a key made at start-up: other processes on this Redis refuse them/);
       const session = await connect(demo.url);
       await session.call('set_session_data', { key: 'color', value: 'blue' });
       await demo.stop('SIGTERM');
