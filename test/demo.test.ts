@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { type Clock, type McpSessionOptions, MemorySessionStore } from '@x/mcp-session-core';
-import { deleteKeys, postInSession, redisForTests } from '@x/mcp-session-testing';
+import { deleteKeys, postInSession, redisForTests, SUBSCRIPTION_ID, within } from '@x/mcp-session-testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createDemoApp, type DemoAuthOptions } from '../examples/demo/app.js';
 import { DemoTokens, LOGIN_LIMITS, type PasswordHash, scryptHash, TOKEN_TTL_SECONDS, tokenKeyFromEnv } from '../examples/demo/auth.js';
@@ -524,6 +524,7 @@ describe('the basket, in both eras', () => {
         'get_server_config',
         'limited_echo',
         'long_task',
+        'notify_tools_changed',
         'secure_operation',
         'view_basket',
         'whoami',
@@ -547,6 +548,33 @@ describe('the basket, in both eras', () => {
     for (let i = 0; i < 5; i += 1) expect((await admin.call('limited_echo', { text: `n${i}` })).text).toBe(`n${i}`);
     await expect(admin.call('limited_echo', { text: 'one too many' })).rejects.toThrow(/Too Many Requests|retryAfterMs/);
     expect((await anonymous.call('limited_echo', { text: 'mine' })).text).toBe('mine');
+  });
+
+  it('notify_tools_changed reaches a 2026-07-28 client listening for tool list changes, whoever calls it', async () => {
+    const { url } = await startDemo();
+    const listener = await connectModern(url);
+    const heard: unknown[] = [];
+    let arrived: () => void = () => undefined;
+    listener.client.setNotificationHandler('notifications/tools/list_changed', (notification) => {
+      heard.push(notification.params?._meta?.[SUBSCRIPTION_ID]);
+      arrived();
+    });
+    const next = () => new Promise<void>((resolve) => (arrived = resolve));
+    // The demo has no prompts: of what the client asks for, only tool list changes are honoured.
+    const subscription = await listener.client.listen({ toolsListChanged: true, promptsListChanged: true });
+    expect(subscription.honoredFilter).toEqual({ toolsListChanged: true });
+    let heardOne = next();
+    const caller = await connectModern(url);
+    expect(await caller.call('notify_tools_changed')).toEqual({ text: 'tools/list_changed sent to every listener', isError: false });
+    await within(heardOne, 'the change raised by a 2026-07-28 client');
+    // A legacy session has the tool too; the change goes to the listeners all the same.
+    heardOne = next();
+    const legacy = await connect(url);
+    expect((await legacy.call('notify_tools_changed')).text).toBe('tools/list_changed sent to every listener');
+    await within(heardOne, 'the change raised in a legacy session');
+    expect(heard).toHaveLength(2);
+    expect(heard.every((id) => typeof id === 'string' && id === heard[0])).toBe(true);
+    await subscription.close();
   });
 
   it("legacy clients without sessions (legacy: 'stateless') get the same tools as 2026-07-28 clients, the basket by its id", async () => {

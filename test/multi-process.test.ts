@@ -5,11 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import {
+  type ListenStream,
   type RoundRobinProxy,
+  SUBSCRIPTION_ID,
   deleteKeys,
+  openListen,
   redisForTests,
   startRedisServer,
   startRoundRobinProxy,
+  subscriptionIdOf,
   type TestRedis,
 } from '@x/mcp-session-testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -130,7 +134,44 @@ function threeProcesses(tag: string): { redis: TestRedis; processes: DemoProcess
   return context;
 }
 
+const listens: ListenStream[] = [];
+
+/** A `subscriptions/listen` stream on one process, for tool list changes, its acknowledgement read. */
+async function listenForTools(url: string, id: string): Promise<ListenStream> {
+  const stream = await openListen(url, id, { toolsListChanged: true, promptsListChanged: true });
+  listens.push(stream);
+  const ack = await stream.next();
+  expect(ack.method).toBe('notifications/subscriptions/acknowledged');
+  expect(subscriptionIdOf(ack)).toBe(id);
+  // The demo has no prompts: only tool list changes are honoured.
+  expect(ack.params?.notifications).toEqual({ toolsListChanged: true });
+  return stream;
+}
+
+/** `notifications/tools/list_changed` as the listen stream `id` carries it. */
+const toolsChanged = (id: string) => ({
+  jsonrpc: '2.0',
+  method: 'notifications/tools/list_changed',
+  params: { _meta: { [SUBSCRIPTION_ID]: id } },
+});
+
+/** Calls a tool on one process as an SDK client pinned to 2026-07-28 (no session). */
+async function callModern(url: string, name: string): Promise<string> {
+  const client = new Client({ name: 'scale-out-2026', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  clients.push(client);
+  const result = await client.callTool({ name, arguments: {} });
+  return (result.content as Array<{ type: string; text?: string }>)[0]?.text ?? '';
+}
+
+/** A process's `mcp_session_listen_streams` gauge, from its /metrics. */
+async function listenGauge(mcpUrl: string): Promise<number> {
+  const text = await (await fetch(mcpUrl.replace(/\/mcp$/, '/metrics'))).text();
+  return Number(/^mcp_session_listen_streams (\d+)$/m.exec(text)?.[1]);
+}
+
 afterEach(async () => {
+  for (const stream of listens.splice(0)) stream.close();
   for (const client of clients.splice(0)) await client.close().catch(() => undefined);
 });
 
@@ -220,6 +261,27 @@ describe('three demo processes on Redis behind a round-robin proxy', () => {
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 
+  it('a subscriptions/listen stream held by one process hears a tool list change raised through another, with its subscription id', async () => {
+    const [a, b, c] = cluster.processes as [DemoProcess, DemoProcess, DemoProcess];
+    const onA = await listenForTools(a.url, 'held-by-a');
+    const onC = await listenForTools(c.url, 'held-by-c');
+    expect(await listenGauge(a.url)).toBe(1);
+    expect(await listenGauge(b.url)).toBe(0);
+    expect(await callModern(b.url, 'notify_tools_changed')).toBe('tools/list_changed sent to every listener');
+    expect(await onA.next()).toEqual(toolsChanged('held-by-a'));
+    expect(await onC.next()).toEqual(toolsChanged('held-by-c'));
+    // A dropped stream is let go on its process: the gauge comes back down.
+    onA.close();
+    await onA.ended;
+    for (let turn = 0; (await listenGauge(a.url)) !== 0; turn += 1) {
+      if (turn === 1_000) throw new Error('process A still counts the closed listen stream');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    // A change raised through the process that held it still reaches the other stream.
+    expect(await callModern(a.url, 'notify_tools_changed')).toBe('tools/list_changed sent to every listener');
+    expect(await onC.next()).toEqual(toolsChanged('held-by-c'));
+  });
+
   it('DELETE through one process makes every process answer 404', async () => {
     const session = await connect(cluster.proxy.url);
     await session.call('echo', { text: 'x' });
@@ -273,6 +335,21 @@ describe('faults, on real Redis, with the same three-process setup', () => {
     cluster.proxy.setBackends(cluster.processes.map((p) => p.url));
   });
 
+  it('a process stopped with SIGTERM ends its listen streams with their result; another process’s stream goes on hearing changes', async () => {
+    const [a, b, c] = cluster.processes as [DemoProcess, DemoProcess, DemoProcess];
+    const onA = await listenForTools(a.url, 'ends-with-a');
+    const onB = await listenForTools(b.url, 'stays-on-b');
+    await a.stop('SIGTERM');
+    const result = await onA.next();
+    expect(result).toMatchObject({ jsonrpc: '2.0', id: 'ends-with-a', result: { resultType: 'complete' } });
+    expect(subscriptionIdOf(result)).toBe('ends-with-a');
+    await onA.ended;
+    expect(await callModern(c.url, 'notify_tools_changed')).toBe('tools/list_changed sent to every listener');
+    expect(await onB.next()).toEqual(toolsChanged('stays-on-b'));
+    cluster.processes[0] = await startDemo(cluster.redis.url, cluster.prefix);
+    cluster.proxy.setBackends(cluster.processes.map((p) => p.url));
+  });
+
   it('restarting every process keeps sessions and their state, without a new initialize', async () => {
     const session = await connect(cluster.proxy.url);
     await session.call('set_session_data', { key: 'survives', value: 'restarts' });
@@ -291,8 +368,8 @@ describe('the demo on Redis with its default settings', () => {
     const prefix = `mcp-defaults-${randomBytes(4).toString('hex')}:`;
     let demo = await startDemo(shared.url, prefix, { MCP_SESSION_ENCRYPTION_KEYS: undefined });
     try {
-      expect(demo.output()).toMatch(/stored unsealed in Redis/);
-      expect(demo.output()).toMatch(/Tokens are signed with a key made at start-up: other processes on this Redis refuse them/);
+      await demo.printed(/stored unsealed in Redis/);
+      await demo.printed(/Tokens are signed with a key made at start-up: other processes on this Redis refuse them/);
       const session = await connect(demo.url);
       await session.call('set_session_data', { key: 'color', value: 'blue' });
       await demo.stop('SIGTERM');

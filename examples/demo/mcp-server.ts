@@ -188,6 +188,20 @@ export function createDemoServer(session: McpSession | undefined, context: Serve
     },
   );
 
+  // A change is not about a request: context.notify sends it through the message bus to the
+  // subscriptions/listen streams of every process (2026-07-28 clients that opted into it).
+  server.registerTool(
+    'notify_tools_changed',
+    {
+      description:
+        'Tells every 2026-07-28 client listening for tool list changes (subscriptions/listen), on any process, that the tool list changed.',
+    },
+    async () => {
+      context.notify.toolsChanged();
+      return text('tools/list_changed sent to every listener');
+    },
+  );
+
   server.registerTool(
     'long_task',
     {

@@ -5,8 +5,13 @@ import { once } from 'node:events';
 export interface DemoProcess {
   url: string;
   child: ChildProcess;
-  /** What the process printed until it was ready, on stdout and stderr. */
+  /** What the process printed so far, on stdout and stderr. */
   output(): string;
+  /**
+   * Resolves once the output matches `pattern`. Standard error is a pipe of its own: what the
+   * process wrote there before its ready line may be read after it.
+   */
+  printed(pattern: RegExp, timeoutMs?: number): Promise<void>;
   /** Ends the process: SIGKILL for a crash, SIGTERM for a clean stop. */
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -23,17 +28,22 @@ export async function startDemoProcess(env: Record<string, string | undefined>):
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  const printedMore = new Set<() => void>();
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the demo did not start:\n${output}`)), 30_000);
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
+      for (const check of printedMore) check();
       const match = /MCP demo server on (http:\/\/\S+\/mcp)/.exec(output);
       if (match !== null) {
         clearTimeout(timer);
         resolve(match[1]!);
       }
     });
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      for (const check of printedMore) check();
+    });
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`the demo exited with ${code}:\n${output}`));
@@ -44,6 +54,22 @@ export async function startDemoProcess(env: Record<string, string | undefined>):
     url,
     child,
     output: () => output,
+    printed(pattern, timeoutMs = 5_000) {
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          printedMore.delete(check);
+          reject(new Error(`the demo did not print ${String(pattern)} within ${timeoutMs} ms:\n${output}`));
+        }, timeoutMs);
+        const check = () => {
+          if (!pattern.test(output)) return;
+          clearTimeout(timer);
+          printedMore.delete(check);
+          resolve();
+        };
+        printedMore.add(check);
+        check();
+      });
+    },
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');

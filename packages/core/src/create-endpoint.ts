@@ -316,6 +316,7 @@ export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
     listen,
     legacyVersions: options.legacy === 'reject' ? [] : LEGACY_PROTOCOL_VERSIONS,
     countError: (status) => metrics.countError(status),
+    isClosed,
   });
   const legacy: Lane =
     options.legacy === 'stateless'

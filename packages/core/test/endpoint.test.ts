@@ -1,7 +1,7 @@
 import { once } from 'node:events';
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { McpServer } from '@modelcontextprotocol/server';
+import { McpServer, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   McpSessionError,
@@ -12,6 +12,7 @@ import {
   type McpSessionEndpoint,
 } from '@x/mcp-session-core';
 import { resolveOptions } from '@x/mcp-session-core/internal';
+import { modernHeaders, modernMeta, within } from '@x/mcp-session-testing';
 
 let server: Server | undefined;
 let endpoint: McpSessionEndpoint | undefined;
@@ -161,5 +162,132 @@ describe('options from MCP_SESSION_* environment variables', () => {
     expect(() => resolveOptions({ server }, { MCP_SESSION_ON_MAX_SESSIONS: 'panic' })).toThrow(/MCP_SESSION_ON_MAX_SESSIONS/);
     expect(() => resolveOptions({ server }, { MCP_SESSION_LAZY_SERVER: 'yes' })).toThrow(/lazyServer \(from MCP_SESSION_LAZY_SERVER\)/);
     expect(() => createMcpSessionEndpoint({ server, encryptionKeys: [{ id: 'k', key: 'c2hvcnQ=' }] })).toThrow(/32 bytes/);
+  });
+});
+
+/** A server for both eras with one tool. */
+function bothEras(): McpServer {
+  const server = new McpServer(
+    { name: 't', version: '1' },
+    { capabilities: { tools: { listChanged: true } }, supportedProtocolVersions: [...SUPPORTED_PROTOCOL_VERSIONS, '2026-07-28'] },
+  );
+  server.registerTool('ping_tool', {}, async () => ({ content: [{ type: 'text', text: 'pong' }] }));
+  return server;
+}
+
+interface SlowPost {
+  /** Sends the rest of the body. */
+  finish(): void;
+  /** The answer: status, headers and the body once it ended. */
+  answer: Promise<{ status: number; retryAfter: string | undefined; body: string }>;
+}
+
+/** A POST whose body is held back after its first bytes, until `finish()`. */
+function slowPost(url: string, message: unknown, headers: Record<string, string>): SlowPost {
+  const body = JSON.stringify(message);
+  const target = new URL(url);
+  const req = request({
+    host: target.hostname,
+    port: target.port,
+    path: target.pathname,
+    method: 'POST',
+    headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+  });
+  req.on('error', () => undefined);
+  req.write(body.slice(0, 8));
+  const answer = new Promise<{ status: number; retryAfter: string | undefined; body: string }>((resolve, reject) => {
+    req.once('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.once('end', () =>
+        resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] as string | undefined, body: text }),
+      );
+      res.once('error', reject);
+    });
+  });
+  return { finish: () => req.end(body.slice(8)), answer };
+}
+
+const modernCall = (method: string, params: Record<string, unknown>) => ({
+  jsonrpc: '2.0',
+  id: 7,
+  method,
+  params: { _meta: modernMeta(), ...params },
+});
+
+describe('requests racing close()', () => {
+  /** An endpoint on node:http that reports each request it is handed. */
+  async function served(factory: () => McpServer | Promise<McpServer>) {
+    const mcp = createMcpSessionEndpoint({ server: factory });
+    endpoint = mcp;
+    const arrivals: Array<() => void> = [];
+    const url = await listen((req, res) => {
+      arrivals.shift()?.();
+      void mcp.handleRequest(req, res);
+    });
+    const arrival = () => new Promise<void>((resolve) => arrivals.push(resolve));
+    return { mcp, url, arrival };
+  }
+
+  it.each([
+    [
+      'a 2026-07-28 tools/call',
+      modernCall('tools/call', { name: 'ping_tool', arguments: {} }),
+      modernHeaders('tools/call', { 'mcp-name': 'ping_tool' }),
+    ],
+    [
+      'a subscriptions/listen',
+      modernCall('subscriptions/listen', { notifications: { toolsListChanged: true } }),
+      modernHeaders('subscriptions/listen'),
+    ],
+  ])(
+    '%s whose body arrives after close() began is answered 503 with Retry-After, not served by what close() ended',
+    async (_name, message, headers) => {
+      const { mcp, url, arrival } = await served(bothEras);
+      // The 2026-07-28 server is built and serving before the race.
+      const discover = await fetch(url, {
+        method: 'POST',
+        headers: modernHeaders('server/discover'),
+        body: JSON.stringify(modernCall('server/discover', {})),
+      });
+      expect(discover.status).toBe(200);
+      await discover.arrayBuffer();
+      const arrived = arrival();
+      const post = slowPost(url, message, headers);
+      await arrived;
+      await mcp.close();
+      post.finish();
+      const answer = await within(post.answer, 'the answer to a request whose body came after close()');
+      expect(answer.status).toBe(503);
+      expect(answer.retryAfter).toBe('1');
+      expect(JSON.parse(answer.body)).toMatchObject({ jsonrpc: '2.0', error: { code: -32000 } });
+      expect((await mcp.metrics()).listenStreams).toBe(0);
+    },
+  );
+
+  it('a 2026-07-28 request waiting for the server that close() cut short is answered 503, not -32022', async () => {
+    let factoryCalled: () => void = () => undefined;
+    const building = new Promise<void>((resolve) => (factoryCalled = resolve));
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const { mcp, url } = await served(async () => {
+      factoryCalled();
+      await released;
+      return bothEras();
+    });
+    const answer = fetch(url, {
+      method: 'POST',
+      headers: modernHeaders('tools/call', { 'mcp-name': 'ping_tool' }),
+      body: JSON.stringify(modernCall('tools/call', { name: 'ping_tool', arguments: {} })),
+    });
+    await building;
+    const closing = mcp.close();
+    release();
+    await closing;
+    const response = await within(answer, 'the answer to a request whose server was being built at close()');
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('1');
+    expect(await response.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32000 } });
   });
 });

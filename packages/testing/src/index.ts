@@ -7,6 +7,7 @@ import { hostSuite } from './suites/host.js';
 import { httpRulesSuite } from './suites/http-rules/index.js';
 import { interopSuite } from './suites/interop.js';
 import { lifecycleSuite } from './suites/lifecycle.js';
+import { listenSuite } from './suites/listen.js';
 import { twoNodeSuite } from './suites/two-node.js';
 import { requestLimitsSuite } from './suites/hardening/requests.js';
 import { streamHardeningSuite } from './suites/hardening/streams.js';
@@ -18,12 +19,25 @@ export { createV1Server, createV2Server, type SdkMajor, serverFactory } from './
 export { stateServerFactory, stateServerProbe, type StateServerProbe } from './fixtures/state-server.js';
 export { gate, type Gate } from './suites/hardening/gate.js';
 export { pausedGet } from './suites/hardening/streams.js';
-export { conformanceSuite, featuresSuite, fuzzSuite, hostSuite, httpRulesSuite, interopSuite, lifecycleSuite, twoNodeSuite };
+export { conformanceSuite, featuresSuite, fuzzSuite, hostSuite, httpRulesSuite, interopSuite, lifecycleSuite, listenSuite, twoNodeSuite };
+export { createChangeServer } from './fixtures/change-server.js';
+export {
+  type ListenFilter,
+  type ListenMessage,
+  type ListenStream,
+  MODERN_VERSION,
+  SUBSCRIPTION_ID,
+  modernHeaders,
+  modernMeta,
+  openListen,
+  subscriptionIdOf,
+  within,
+} from './listen.js';
 
 /**
  * The suite every adapter must pass: the HTTP rules, a generated fuzz of the endpoint, the session
- * lifecycle, SDK interop, two nodes sharing stores, the host-integration cases and the official
- * conformance suite. Call it at the top level of a test file.
+ * lifecycle, SDK interop, two nodes sharing stores (and their `subscriptions/listen` streams), the
+ * host-integration cases and the official conformance suite. Call it at the top level of a test file.
  *
  * @example
  * ```ts
@@ -41,6 +55,7 @@ export function runAdapterSuite(harness: AdapterHarness): void {
     lifecycleSuite(harness);
     interopSuite(harness);
     twoNodeSuite(harness);
+    listenSuite(harness);
     hostSuite(harness);
     featuresSuite(harness);
     conformanceSuite(harness);

@@ -14,7 +14,7 @@ import { type TrustProxy, clientAddress } from './address.js';
 import { checkPostHeaders } from './checks.js';
 import { type OriginPolicy, checkOriginAndHost, isLoopbackAddress } from './guards.js';
 import { parsePostBody } from './post-body.js';
-import { type Refusal, refusal, storeUnavailable, writeRefusal } from './refusal.js';
+import { type Refusal, refusal, shuttingDown, storeUnavailable, writeRefusal } from './refusal.js';
 
 /** Per-request input an adapter passes besides Node's `req` and `res`. */
 export interface HandleRequestOptions {
@@ -39,8 +39,6 @@ export interface HttpEndpointSettings {
   readonly reportError: (error: unknown) => void;
 }
 
-const shuttingDown = (): Refusal =>
-  refusal(503, JsonRpcErrorCode.ServerError, 'Service Unavailable: the MCP endpoint is shutting down', { headers: { 'retry-after': '1' } });
 const methodNotAllowed = (allow: string): Refusal =>
   refusal(405, JsonRpcErrorCode.ServerError, `Method Not Allowed: use ${allow}`, { headers: { allow } });
 
@@ -61,6 +59,8 @@ export class HttpEndpoint {
       if (forbidden !== undefined) return this.#refuse(res, forbidden);
       this.#warnOnceBeyondLoopback(req);
       await this.#settings.ready();
+      // close() may have begun while this process waited for the bus.
+      if (isClosed()) return this.#refuse(res, shuttingDown());
       const request = { req, res, auth: options.auth, address: clientAddress(req, this.#settings.trustProxy) };
       let refused: Refusal | undefined;
       switch (req.method) {
@@ -90,6 +90,9 @@ export class HttpEndpoint {
     if (badHeaders !== undefined) return badHeaders;
     const parsed = await parsePostBody(req, body, this.#settings);
     if (!parsed.ok) return parsed;
+    // A body that took its time may end after close() began: the servers and streams that would
+    // serve it are gone, and nothing would answer it or end its stream.
+    if (this.#settings.isClosed()) return shuttingDown();
     const { messages, batch } = parsed;
     const { lanes } = this.#settings;
     const post = { ...request, messages, batch };

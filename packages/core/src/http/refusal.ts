@@ -68,3 +68,7 @@ export function writeRefusal(res: ServerResponse, refused: Refusal, sessionId?: 
 /** A store is out of reach: a passing condition, so the client is told when to come back. */
 export const storeUnavailable = (): Refusal =>
   refusal(503, JsonRpcErrorCode.ServerError, 'Service Unavailable: the session store is unreachable', { headers: { 'retry-after': '1' } });
+
+/** The endpoint is closing (or closed): a passing condition for the client, which may try another process. */
+export const shuttingDown = (): Refusal =>
+  refusal(503, JsonRpcErrorCode.ServerError, 'Service Unavailable: the MCP endpoint is shutting down', { headers: { 'retry-after': '1' } });

@@ -5,7 +5,7 @@
  * version (`-32022`), `subscriptions/listen`, and the HTTP status of errors the protocol's gates send.
  */
 import { messageExtra } from '../http/request-view.js';
-import { type Refusal, refusal } from '../http/refusal.js';
+import { type Refusal, refusal, shuttingDown } from '../http/refusal.js';
 import type { ModernServer, SharedServers } from '../live/shared-servers.js';
 import type { SharedReceiver } from '../live/shared-transport.js';
 import type { JSONRPCNotification, JSONRPCRequest, JSONRPCResponse, RequestId } from '../protocol/jsonrpc.js';
@@ -34,6 +34,7 @@ export interface ModernLaneDeps {
   /** The versions a client may fall back to when this lane cannot serve (none when legacy clients are refused). */
   readonly legacyVersions: readonly string[];
   readonly countError: (status: number) => void;
+  readonly isClosed: () => boolean;
 }
 
 /** The id a refusal echoes: the request's, when the body is one. */
@@ -56,6 +57,8 @@ export class ModernLane {
     const body = batch ? messages : messages[0];
     const id = bodyId(body);
     const server = await this.#deps.servers.modern();
+    // A server that close() cut short while it was built says nothing about the versions served.
+    if (this.#deps.isClosed()) return { ...shuttingDown(), id };
     if (server === undefined) {
       return { ...unsupportedVersion(headerText(req.headers, 'mcp-protocol-version'), this.#deps.legacyVersions), id };
     }

@@ -135,6 +135,8 @@ export class SharedServers {
   /** The 2026-07-28 server; undefined when it cannot be served (said once in the log). */
   modern(): Promise<ModernServer | undefined> {
     this.#modern ??= this.#buildModern().catch((error: unknown) => {
+      // A build that close() cut short is no failure of the factory.
+      if (this.#closed) return undefined;
       this.#settings.reportError(error);
       // A factory that threw is asked again a while later, not by every request.
       setTimeout(() => (this.#modern = undefined), RETRY_BUILD_MS).unref();
