@@ -1,6 +1,7 @@
 import { afterAll, describe } from 'vitest';
 import type { AdapterHarness } from './harness.js';
 import { conformanceSuite } from './suites/conformance.js';
+import { erasSuite } from './suites/eras/index.js';
 import { featuresSuite } from './suites/features.js';
 import { fuzzSuite } from './suites/fuzz.js';
 import { hostSuite } from './suites/host.js';
@@ -18,7 +19,7 @@ export { createV1Server, createV2Server, type SdkMajor, serverFactory } from './
 export { stateServerFactory, stateServerProbe, type StateServerProbe } from './fixtures/state-server.js';
 export { gate, type Gate } from './suites/hardening/gate.js';
 export { pausedGet } from './suites/hardening/streams.js';
-export { conformanceSuite, featuresSuite, fuzzSuite, hostSuite, httpRulesSuite, interopSuite, lifecycleSuite, twoNodeSuite };
+export { conformanceSuite, erasSuite, featuresSuite, fuzzSuite, hostSuite, httpRulesSuite, interopSuite, lifecycleSuite, twoNodeSuite };
 
 /**
  * The suite every adapter must pass: the HTTP rules, a generated fuzz of the endpoint, the session
@@ -43,6 +44,7 @@ export function runAdapterSuite(harness: AdapterHarness): void {
     twoNodeSuite(harness);
     hostSuite(harness);
     featuresSuite(harness);
+    erasSuite(harness);
     conformanceSuite(harness);
   });
 }

@@ -1,0 +1,14 @@
+/**
+ * Both protocol eras on one endpoint, end to end through the adapter under test with the official SDK
+ * clients: the 2026-07-28 lane beside legacy sessions, legacy `stateless` and `reject`, the header and
+ * status rules, cancellation, the limits and middleware, and single-use `requestState` across nodes.
+ */
+import { describe } from 'vitest';
+import type { AdapterHarness } from '../../harness.js';
+import { oneEndpointCases } from './one-endpoint.js';
+
+export function erasSuite(harness: AdapterHarness): void {
+  describe('two protocol eras', () => {
+    oneEndpointCases(harness);
+  });
+}
