@@ -3,8 +3,10 @@
  * recorded (what the wire showed), and 2026-07-28 requests written by hand.
  */
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { expect } from 'vitest';
-import { ACCEPT, type HeaderMap, type Json } from '../http-rules/helpers.js';
+import { afterEach, expect } from 'vitest';
+import { type ClientOptions, type TestClient, connectClient } from '../../fixtures/clients.js';
+import type { SdkMajor } from '../../fixtures/servers.js';
+import { ACCEPT, type HeaderMap, type Json, readResponse } from '../http-rules/helpers.js';
 
 export const MODERN = '2026-07-28';
 export const LEGACY = '2025-11-25';
@@ -23,6 +25,7 @@ export interface Exchange {
   rpc: string | undefined;
   body: Json | undefined;
   headers: Headers;
+  /** 0 while no response came (or none ever did: the request failed or was aborted). */
   status: number;
   responseHeaders: Headers;
   /** The body of a JSON response (an SSE body is the client's alone). */
@@ -36,17 +39,20 @@ export function recordingFetch(
 ): (url: string | URL, init?: RequestInit) => Promise<Response> {
   return async (url, init) => {
     const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as Json) : undefined;
-    const res = await fetch(route(url, body), init);
-    const json = (res.headers.get('content-type') ?? '').startsWith('application/json') ? ((await res.clone().json()) as Json) : undefined;
-    wire.push({
+    const exchange: Exchange = {
       http: init?.method ?? 'GET',
       rpc: body === undefined ? undefined : (body.method ?? 'response'),
       body,
       headers: new Headers(init?.headers),
-      status: res.status,
-      responseHeaders: res.headers,
-      response: json,
-    });
+      status: 0,
+      responseHeaders: new Headers(),
+      response: undefined,
+    };
+    wire.push(exchange);
+    const res = await fetch(route(url, body), init);
+    exchange.status = res.status;
+    exchange.responseHeaders = res.headers;
+    if ((res.headers.get('content-type') ?? '').startsWith('application/json')) exchange.response = (await res.clone().json()) as Json;
     return res;
   };
 }
@@ -102,6 +108,41 @@ export async function connectV2(
       return (await client.listTools()).tools.map((tool) => tool.name);
     },
   };
+}
+
+/**
+ * Connects SDK clients that are closed after each test: `modern` ones of {@link connectV2}, and the
+ * legacy `TestClient`s of either SDK. Call it inside a `describe`.
+ */
+export function clientsFor(): {
+  v2(url: string, mode: Negotiation, options?: Parameters<typeof connectV2>[2]): Promise<RecordedClient>;
+  legacy(major: SdkMajor, url: string, options?: ClientOptions): Promise<TestClient>;
+} {
+  const open: Array<{ close(): Promise<void> }> = [];
+  afterEach(async () => {
+    for (const client of open.splice(0)) await client.close().catch(() => undefined);
+  });
+  return {
+    async v2(url, mode, options) {
+      const connected = await connectV2(url, mode, options);
+      open.push(connected.client);
+      return connected;
+    },
+    async legacy(major, url, options) {
+      const connected = await connectClient(major, url, options);
+      open.push(connected);
+      return connected;
+    },
+  };
+}
+
+/** Lists tools, counts down with progress, asks for a name through the multi round-trip tool, and asks who it is. */
+export async function exercise(client: RecordedClient) {
+  const tools = await client.toolNames();
+  const countdown = await client.call('countdown', { from: 3 });
+  const asked = await client.call('ask_name');
+  const whoami = await client.call('whoami');
+  return { tools, countdown, asked, whoami: whoami.text };
 }
 
 /** The `_meta` envelope of a 2026-07-28 request. */
@@ -164,4 +205,36 @@ export async function expectModernError(res: Response, status: number, code: num
   const body = JSON.parse(text) as Json;
   expect(body).toMatchObject({ jsonrpc: '2.0', id, error: { code, message: expect.any(String) } });
   return body.error!;
+}
+
+/** Credentials the suites' `bearerAuth` host reads as two principals. */
+export const alice = { authorization: 'Bearer alice' };
+export const bob = { authorization: 'Bearer bob' };
+
+/** Calls a tool in the 2026-07-28 era: its text, and whether the tool answered with an error. */
+export async function callModern(
+  url: string,
+  name: string,
+  args: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<{ text: string | undefined; isError: boolean }> {
+  const res = await postModern(url, modernCall(name, args), headers);
+  expect(res.status).toBe(200);
+  const response = await readResponse(res);
+  expect(response.error).toBeUndefined();
+  return { text: resultText(response), isError: response.result?.isError === true };
+}
+
+/** Calls a tool in the 2026-07-28 era and returns its text; the call must succeed. */
+export async function callText(url: string, name: string, args: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  const { text, isError } = await callModern(url, name, args, headers);
+  expect(isError, text).toBe(false);
+  return text!;
+}
+
+/** Asserts the 429 of a limit: Retry-After in seconds, and -32029 with the delay in milliseconds. */
+export async function expectLimited(res: Response, id: Json['id'], retryAfterSeconds: string): Promise<void> {
+  expect(res.headers.get('retry-after')).toBe(retryAfterSeconds);
+  const error = await expectModernError(res, 429, RATE_LIMITED, id);
+  expect(error.data).toEqual({ retryAfterMs: Number(retryAfterSeconds) * 1000 });
 }

@@ -6,9 +6,13 @@
 import { describe } from 'vitest';
 import type { AdapterHarness } from '../../harness.js';
 import { oneEndpointCases } from './one-endpoint.js';
+import { rejectCases } from './reject.js';
+import { statelessCases } from './stateless.js';
 
 export function erasSuite(harness: AdapterHarness): void {
   describe('two protocol eras', () => {
     oneEndpointCases(harness);
+    statelessCases(harness);
+    rejectCases(harness);
   });
 }

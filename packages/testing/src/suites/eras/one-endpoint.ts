@@ -2,25 +2,16 @@
  * One endpoint, legacy sessions on (the default): SDK v2 clients pinned to 2026-07-28, in `auto` mode
  * and in the legacy handshake each get their era, and the wire shows it.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErasProbe, erasServerFactory } from '../../fixtures/eras-server.js';
 import { createV2Server } from '../../fixtures/servers.js';
 import { type AdapterHarness, appsFor } from '../../harness.js';
-import { type Exchange, LEGACY, MODERN, type Negotiation, type RecordedClient, connectV2 } from './helpers.js';
+import { type Exchange, LEGACY, MODERN, clientsFor, exercise } from './helpers.js';
 
 const PROTOCOL_META = 'io.modelcontextprotocol/protocolVersion';
 
 /** The exchanges that carried a JSON-RPC request (a method and an id). */
 const requestsOf = (wire: Exchange[]) => wire.filter((exchange) => exchange.body?.method !== undefined && exchange.body.id !== undefined);
-
-/** Lists tools, counts down with progress, asks for a name through the multi round-trip tool, and asks who it is. */
-async function exercise(client: RecordedClient) {
-  const tools = await client.toolNames();
-  const countdown = await client.call('countdown', { from: 3 });
-  const asked = await client.call('ask_name');
-  const whoami = await client.call('whoami');
-  return { tools, countdown, asked, whoami: whoami.text };
-}
 
 /** What a 2026-07-28 client's wire must show: no handshake, no session, the version and the mirrored headers on every request. */
 function expectModernWire(wire: Exchange[]): void {
@@ -80,15 +71,7 @@ function expectLegacyWire(wire: Exchange[], sessionId: string): void {
 export function oneEndpointCases(harness: AdapterHarness): void {
   describe('one endpoint, legacy sessions on: SDK v2 clients of both eras', () => {
     const start = appsFor(harness, () => ({}));
-    const clients: RecordedClient[] = [];
-    afterEach(async () => {
-      for (const { client } of clients.splice(0)) await client.close().catch(() => undefined);
-    });
-    const connect = async (url: string, mode: Negotiation) => {
-      const client = await connectV2(url, mode);
-      clients.push(client);
-      return client;
-    };
+    const connect = clientsFor().v2;
 
     it('pinned, auto and legacy clients at once: tools, progress and a multi round-trip each, in their own era', async () => {
       const probe = new ErasProbe();
