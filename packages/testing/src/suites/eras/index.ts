@@ -5,6 +5,8 @@
  */
 import { describe } from 'vitest';
 import type { AdapterHarness } from '../../harness.js';
+import { cancellationCases } from './cancellation.js';
+import { modernRulesCases } from './modern-rules.js';
 import { oneEndpointCases } from './one-endpoint.js';
 import { rejectCases } from './reject.js';
 import { statelessCases } from './stateless.js';
@@ -14,5 +16,7 @@ export function erasSuite(harness: AdapterHarness): void {
     oneEndpointCases(harness);
     statelessCases(harness);
     rejectCases(harness);
+    modernRulesCases(harness);
+    cancellationCases(harness);
   });
 }
