@@ -8,7 +8,9 @@ import type { AdapterHarness } from '../../harness.js';
 import { cancellationCases } from './cancellation.js';
 import { modernRulesCases } from './modern-rules.js';
 import { oneEndpointCases } from './one-endpoint.js';
+import { pipelineCases } from './pipeline.js';
 import { rejectCases } from './reject.js';
+import { requestStateCases } from './request-state.js';
 import { statelessCases } from './stateless.js';
 
 export function erasSuite(harness: AdapterHarness): void {
@@ -18,5 +20,7 @@ export function erasSuite(harness: AdapterHarness): void {
     rejectCases(harness);
     modernRulesCases(harness);
     cancellationCases(harness);
+    pipelineCases(harness);
+    requestStateCases(harness);
   });
 }
