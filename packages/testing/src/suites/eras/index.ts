@@ -6,6 +6,7 @@
 import { describe } from 'vitest';
 import type { AdapterHarness } from '../../harness.js';
 import { cancellationCases } from './cancellation.js';
+import { handleScopeCases } from './handle-scope.js';
 import { modernRulesCases } from './modern-rules.js';
 import { oneEndpointCases } from './one-endpoint.js';
 import { pipelineCases } from './pipeline.js';
@@ -21,6 +22,7 @@ export function erasSuite(harness: AdapterHarness): void {
     modernRulesCases(harness);
     cancellationCases(harness);
     pipelineCases(harness);
+    handleScopeCases(harness);
     requestStateCases(harness);
   });
 }
