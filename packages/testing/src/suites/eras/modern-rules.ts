@@ -3,6 +3,7 @@
  * adapter: the mirrored headers (-32020), versions (-32022), capabilities (-32021), unknown methods
  * (404), streamed responses and `server/discover`.
  */
+import { LOG_LEVEL_META_KEY } from '@modelcontextprotocol/server';
 import { describe, expect, it } from 'vitest';
 import type { MessageMiddleware } from '@x/mcp-session-core';
 import { erasServerFactory } from '../../fixtures/eras-server.js';
@@ -94,7 +95,7 @@ export function modernRulesCases(harness: AdapterHarness): void {
       await expectModernError(await postModern(app.url, unknown), 404, -32601, unknown.body.id);
     });
 
-    it('streams progress on the request’s own SSE response with X-Accel-Buffering: no; a notification gets 202', async () => {
+    it('streams progress, and logs at the requested level only, on the request’s own SSE response with X-Accel-Buffering: no; a notification gets 202', async () => {
       const app = await start();
       const request = modernRequest('tools/call', { name: 'countdown', arguments: { from: 3 } }, { meta: { progressToken: 'p-1' } });
       const res = await postModern(app.url, request);
@@ -114,6 +115,21 @@ export function modernRulesCases(harness: AdapterHarness): void {
         [1, 2, 3].map((progress) => ({ progressToken: 'p-1', progress, total: 3 })),
       );
       expect(resultText(messages[3]!)).toBe('liftoff');
+
+      // Logging only at the level the request asked for, on the same response.
+      const logged = modernRequest(
+        'tools/call',
+        { name: 'countdown', arguments: { from: 2 } },
+        { meta: { progressToken: 'p-2', [LOG_LEVEL_META_KEY]: 'info' } },
+      );
+      const withLogs = await readMessages(await postModern(app.url, logged));
+      expect(withLogs.map((message) => (message.method === 'notifications/message' ? message.params?.data : message.method))).toEqual([
+        't-minus 2',
+        'notifications/progress',
+        't-minus 1',
+        'notifications/progress',
+        undefined,
+      ]);
 
       const notification = await postModern(app.url, {
         body: { jsonrpc: '2.0', method: 'notifications/roots/list_changed', params: { _meta: envelope() } },

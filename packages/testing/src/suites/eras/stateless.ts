@@ -48,6 +48,9 @@ export function statelessCases(harness: AdapterHarness): void {
         expect(progress).toEqual([1, 2, 3]);
         expect(await client.callTool('echo', { text: `from ${client.major}` })).toBe(`from ${client.major}`);
         expect((await client.callTool('whoami')).startsWith('-|')).toBe(true);
+        // No stream to send a server request on: sampling and elicitation fail at once, as tool errors.
+        await expect(client.callTool('ask_model', { question: 'q' })).rejects.toThrow(/tool error: .*without a session/);
+        await expect(client.callTool('ask_user')).rejects.toThrow(/tool error/);
       }
       const fromModern = await exercise(modern);
       expect(fromModern.countdown).toEqual({ text: 'liftoff', progress: [1, 2, 3] });
