@@ -42,9 +42,9 @@ export function rejectCases(harness: AdapterHarness): void {
       expect(await app.sessions.count()).toBe(0);
     });
 
-    it('GET and DELETE answer 405, and session headers are ignored: no 404, whatever the id', async () => {
+    it('GET and DELETE answer 405, and Mcp-Session-Id and Last-Event-ID are ignored: no 404, whatever the id', async () => {
       const app = await start({ server: erasServerFactory() });
-      const stray = { 'mcp-session-id': 'made-up-session', 'mcp-protocol-version': LEGACY };
+      const stray = { 'mcp-session-id': 'made-up-session', 'mcp-protocol-version': LEGACY, 'last-event-id': 'made-up-stream_1' };
       for (const headers of [{}, stray]) {
         for (const res of [await get(app.url, headers), await del(app.url, headers)]) {
           expect(res.headers.get('allow')).toBe('POST');
@@ -57,8 +57,11 @@ export function rejectCases(harness: AdapterHarness): void {
       // A legacy notification is accepted and dropped.
       const notification = await post(app.url, { jsonrpc: '2.0', method: 'notifications/initialized' }, stray);
       expect(notification.status).toBe(202);
-      // A 2026-07-28 request with the header is served.
-      const modern = await postModern(app.url, modernCall('echo', { text: 'served' }), { 'mcp-session-id': 'made-up-session' });
+      // A 2026-07-28 request with the headers is served.
+      const modern = await postModern(app.url, modernCall('echo', { text: 'served' }), {
+        'mcp-session-id': 'made-up-session',
+        'last-event-id': 'made-up-stream_1',
+      });
       expect(modern.status).toBe(200);
       expect(modern.headers.get('mcp-session-id')).toBeNull();
       expect(resultText(await readResponse(modern))).toBe('served');

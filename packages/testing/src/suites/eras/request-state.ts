@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { type CacheStore, MemoryCacheStore } from '@x/mcp-session-core';
 import { ErasProbe, erasServerFactory } from '../../fixtures/eras-server.js';
 import { type AdapterHarness, appsFor, sharedStoresOf } from '../../harness.js';
-import { readResponse } from '../http-rules/helpers.js';
-import { MODERN, clientsFor, modernRequest, postModern } from './helpers.js';
+import { bearerAuth, readResponse } from '../http-rules/helpers.js';
+import { MODERN, alice, bob, clientsFor, modernRequest, postModern } from './helpers.js';
 
 /** The cache store, with the count each `requestState` nonce reached recorded in `uses`, in order. */
 function countNonceUses(store: CacheStore): { store: CacheStore; uses: number[] } {
@@ -33,7 +33,7 @@ export function requestStateCases(harness: AdapterHarness): void {
     const start = appsFor(harness, () => ({}));
     const clients = clientsFor();
 
-    it('a state minted on one node is redeemed on the other, and a replay of it is refused on both', async () => {
+    it('a state minted on one node is redeemed on the other, once: a replay is refused on both, and another principal cannot redeem it', async () => {
       const probe = new ErasProbe();
       // The single use is kept in the cache store (the memory default is per endpoint, so share one),
       // where the uses of each state's nonce are counted.
@@ -43,14 +43,14 @@ export function requestStateCases(harness: AdapterHarness): void {
       // Both nodes seal with the same keys, as processes of one deployment do.
       const encryptionKeys = [{ id: 'k1', key: randomBytes(32).toString('base64') }];
       const options = { ...shared, server: erasServerFactory(probe), encryptionKeys };
-      const a = await start({ ...options, nodeId: 'A' });
-      const b = await start({ ...options, nodeId: 'B' });
+      const a = await start({ ...options, nodeId: 'A' }, bearerAuth);
+      const b = await start({ ...options, nodeId: 'B' }, bearerAuth);
 
       // The SDK client asks on A; its retry, carrying the state, goes to B.
       const pinned = await clients.v2(
         a.url,
         { pin: MODERN },
-        { route: (url, body) => (body?.params?.requestState === undefined ? url : b.url) },
+        { headers: alice, route: (url, body) => (body?.params?.requestState === undefined ? url : b.url) },
       );
       expect((await pinned.call('ask_name')).text).toBe('Hello, Ada');
       const [asked, retried] = pinned.wire.filter((exchange) => exchange.body?.params?.name === 'ask_name');
@@ -63,7 +63,7 @@ export function requestStateCases(harness: AdapterHarness): void {
       const { name, arguments: args, inputResponses } = retried!.body!.params as Record<string, unknown>;
       for (const node of [a, b, a]) {
         const replay = modernRequest('tools/call', { name, arguments: args, inputResponses, requestState: state });
-        const res = await postModern(node.url, replay);
+        const res = await postModern(node.url, replay, alice);
         // Refused in-band, as the SDK answers every requestState it does not accept.
         expect(res.status).toBe(200);
         expect(await readResponse(res)).toMatchObject({
@@ -75,15 +75,15 @@ export function requestStateCases(harness: AdapterHarness): void {
       // Each replay opened, was for this principal and request, and found its nonce taken.
       expect(nonces.uses).toEqual([1, 2, 3, 4]);
 
-      // A fresh round on B, redeemed on A, still works: the refusals were of the replay, not of the node.
-      const fresh = await postModern(b.url, modernRequest('tools/call', { name: 'ask_name', arguments: {} }));
+      // A fresh round on B: another principal cannot redeem it (nor use it up); its own, on A, can.
+      const fresh = await postModern(b.url, modernRequest('tools/call', { name: 'ask_name', arguments: {} }), alice);
       const freshState = (await readResponse(fresh)).result?.requestState;
       expect(freshState).toBeTypeOf('string');
       expect(freshState).not.toBe(state);
-      const redeemed = await postModern(
-        a.url,
-        modernRequest('tools/call', { name: 'ask_name', arguments: {}, inputResponses, requestState: freshState }),
-      );
+      const redeem = () => modernRequest('tools/call', { name: 'ask_name', arguments: {}, inputResponses, requestState: freshState });
+      expect(await readResponse(await postModern(a.url, redeem(), bob))).toMatchObject({ error: { code: -32602 } });
+      expect(nonces.uses).toEqual([1, 2, 3, 4]);
+      const redeemed = await postModern(a.url, redeem(), alice);
       expect((await readResponse(redeemed)).result).toMatchObject({ content: [{ type: 'text', text: 'Hello, Ada' }] });
       expect(nonces.uses).toEqual([1, 2, 3, 4, 1]);
     });
