@@ -30,6 +30,8 @@ export interface Exchange {
   responseHeaders: Headers;
   /** The body of a JSON response (an SSE body is the client's alone). */
   response: Json | undefined;
+  /** Settles once the response's headers came, or the request failed. */
+  answered: Promise<void>;
 }
 
 /** A fetch that records each exchange in `wire`, then lets the client read the response. */
@@ -47,13 +49,21 @@ export function recordingFetch(
       status: 0,
       responseHeaders: new Headers(),
       response: undefined,
+      answered: Promise.resolve(),
     };
     wire.push(exchange);
-    const res = await fetch(route(url, body), init);
-    exchange.status = res.status;
-    exchange.responseHeaders = res.headers;
-    if ((res.headers.get('content-type') ?? '').startsWith('application/json')) exchange.response = (await res.clone().json()) as Json;
-    return res;
+    const answer = (async () => {
+      const res = await fetch(route(url, body), init);
+      exchange.status = res.status;
+      exchange.responseHeaders = res.headers;
+      if ((res.headers.get('content-type') ?? '').startsWith('application/json')) exchange.response = (await res.clone().json()) as Json;
+      return res;
+    })();
+    exchange.answered = answer.then(
+      () => undefined,
+      () => undefined,
+    );
+    return answer;
   };
 }
 
@@ -72,6 +82,11 @@ export interface RecordedClient {
   toolNames(): Promise<string[]>;
 }
 
+/**
+ * Connects an SDK v2 `Client` declaring form elicitation, in the negotiation `mode`: `legacy` (the
+ * 2025 handshake), `auto` (probes with `server/discover`) or `{ pin }`. `route` may send a request
+ * elsewhere (another node) by its body.
+ */
 export async function connectV2(
   url: string,
   mode: Negotiation,

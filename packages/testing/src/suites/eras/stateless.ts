@@ -59,6 +59,8 @@ export function statelessCases(harness: AdapterHarness): void {
 
       for (const wire of [v1Wire, v2Wire, modern.wire]) expectNoSession(wire);
       for (const wire of [v1Wire, v2Wire]) {
+        // The client opened its GET stream in the background: wait for its answer.
+        await Promise.all(wire.map((exchange) => exchange.answered));
         const posts = wire.filter((each) => each.http === 'POST');
         expect(posts.slice(0, 2).map((each) => `${each.rpc} ${each.status}`)).toEqual(['initialize 200', 'notifications/initialized 202']);
         expect(posts.slice(2).every((each) => each.status === 200)).toBe(true);
