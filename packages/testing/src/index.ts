@@ -23,8 +23,8 @@ export { conformanceSuite, erasSuite, featuresSuite, fuzzSuite, hostSuite, httpR
 
 /**
  * The suite every adapter must pass: the HTTP rules, a generated fuzz of the endpoint, the session
- * lifecycle, SDK interop, two nodes sharing stores, the host-integration cases and the official
- * conformance suite. Call it at the top level of a test file.
+ * lifecycle, SDK interop, two nodes sharing stores, the host-integration cases, both protocol eras
+ * with the SDK clients, and the official conformance suite. Call it at the top level of a test file.
  *
  * @example
  * ```ts
