@@ -218,7 +218,9 @@ export interface Scope {
 export interface MessageContext {
   /**
    * Who the request is counted and cached for: `{ kind: 'session', id }` in a legacy session;
-   * without a session, `{ kind: 'principal', id }` (an anonymous client by its address).
+   * without a session, `{ kind: 'handle', id }` for a `tools/call` whose arguments name a state handle
+   * (by its format only: the tool checks it, after the middleware, so the built-ins key a handle with
+   * the principal naming it), else `{ kind: 'principal', id }` (an anonymous client by its address).
    */
   readonly scope: Scope;
   /** The protocol era of the request. */

@@ -87,6 +87,20 @@ describe('cache', () => {
     expect(served()).toBe(2);
   });
 
+  it("scope 'session': a state handle's entries are kept per principal naming it; anonymous callers share them", async () => {
+    const { session, served } = cached({ ttlMs: 60_000, scope: 'session' });
+    const handle = { kind: 'handle' as const, id: 'bsk_AAAAAAAAAAAAAAAAAAAAAA' };
+    const call = { method: 'tools/list', scope: handle };
+    const alice = session('s-alice', 'client:alice');
+    expect((await alice.dispatch(call)).response).toMatchObject({ result: { served: 1 } });
+    expect((await alice.dispatch(call)).response).toMatchObject({ result: { served: 1 } });
+    // Bob naming Alice's handle reaches the server (whose tool checks the handle), not her entry.
+    expect((await session('s-bob', 'client:bob').dispatch(call)).response).toMatchObject({ result: { served: 2 } });
+    expect((await session('anon-a').dispatch(call)).response).toMatchObject({ result: { served: 3 } });
+    expect((await session('anon-b').dispatch(call)).response).toMatchObject({ result: { served: 3 } });
+    expect(served()).toBe(3);
+  });
+
   it("scope 'principal': every session of a principal and its stateless requests share; other principals do not", async () => {
     const { session, served } = cached({ ttlMs: 60_000, scope: 'principal' });
     const a = session('s-a', 'client:alice');

@@ -55,6 +55,22 @@ describe('rateLimit', () => {
     expect(refused(await s.dispatch({ scope: { kind: 'principal', id: 'alice' } }))).toBe(true);
   });
 
+  it("with key 'session' a state handle is counted per principal naming it; anonymous callers share it", async () => {
+    const h = dispatchHarness();
+    const handle = { kind: 'handle' as const, id: 'bsk_AAAAAAAAAAAAAAAAAAAAAA' };
+    const alice = h.session('s-alice', 'client:alice');
+    const bob = h.session('s-bob', 'client:bob');
+    h.dispatcher.use(rateLimit({ limit: 1, windowMs: 60_000, key: 'session' }));
+    // Bob naming Alice's handle uses none of her quota (the tool refuses him after the middleware).
+    expect(refused(await bob.dispatch({ scope: handle }))).toBe(false);
+    expect(refused(await alice.dispatch({ scope: handle }))).toBe(false);
+    expect(refused(await alice.dispatch({ scope: handle }))).toBe(true);
+    expect(refused(await alice.dispatch({ scope: { kind: 'handle', id: 'bsk_BBBBBBBBBBBBBBBBBBBBBB' } }))).toBe(false);
+    const anonymous = [h.session('anon-a'), h.session('anon-b')];
+    expect(refused(await anonymous[0]!.dispatch({ scope: handle }))).toBe(false);
+    expect(refused(await anonymous[1]!.dispatch({ scope: handle }))).toBe(true);
+  });
+
   it("with key 'session' two sessions of the same principal are counted apart", async () => {
     const h = dispatchHarness();
     const a = h.session('s-a', 'client:alice');

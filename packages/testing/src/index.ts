@@ -1,6 +1,7 @@
 import { afterAll, describe } from 'vitest';
 import type { AdapterHarness } from './harness.js';
 import { conformanceSuite } from './suites/conformance.js';
+import { erasSuite } from './suites/eras/index.js';
 import { featuresSuite } from './suites/features.js';
 import { fuzzSuite } from './suites/fuzz.js';
 import { hostSuite } from './suites/host.js';
@@ -19,7 +20,18 @@ export { createV1Server, createV2Server, type SdkMajor, serverFactory } from './
 export { stateServerFactory, stateServerProbe, type StateServerProbe } from './fixtures/state-server.js';
 export { gate, type Gate } from './suites/hardening/gate.js';
 export { pausedGet } from './suites/hardening/streams.js';
-export { conformanceSuite, featuresSuite, fuzzSuite, hostSuite, httpRulesSuite, interopSuite, lifecycleSuite, listenSuite, twoNodeSuite };
+export {
+  conformanceSuite,
+  erasSuite,
+  featuresSuite,
+  fuzzSuite,
+  hostSuite,
+  httpRulesSuite,
+  interopSuite,
+  lifecycleSuite,
+  listenSuite,
+  twoNodeSuite,
+};
 export { createChangeServer } from './fixtures/change-server.js';
 export {
   type ListenFilter,
@@ -37,7 +49,8 @@ export {
 /**
  * The suite every adapter must pass: the HTTP rules, a generated fuzz of the endpoint, the session
  * lifecycle, SDK interop, two nodes sharing stores (and their `subscriptions/listen` streams), the
- * host-integration cases and the official conformance suite. Call it at the top level of a test file.
+ * host-integration cases, both protocol eras with the SDK clients, and the official conformance
+ * suite. Call it at the top level of a test file.
  *
  * @example
  * ```ts
@@ -58,6 +71,7 @@ export function runAdapterSuite(harness: AdapterHarness): void {
     listenSuite(harness);
     hostSuite(harness);
     featuresSuite(harness);
+    erasSuite(harness);
     conformanceSuite(harness);
   });
 }

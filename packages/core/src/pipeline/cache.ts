@@ -13,7 +13,7 @@ export interface CacheOptions {
    * Who shares an entry:
    * - `principal` (default): every request of one authenticated principal; an anonymous request only
    *   its own session (or state handle). A list never reaches another user.
-   * - `session`: each session (or state handle) alone.
+   * - `session`: each session (or state handle: per principal naming it) alone.
    * - `global`: everyone. Only for results that do not depend on who asks: a server whose tools,
    *   prompts or resources differ per user would show one user's to another.
    */
@@ -62,7 +62,11 @@ export function cache(options: CacheOptions): MiddlewarePlugin {
   if (!(ttlMs > 0)) throw new TypeError('cache: ttlMs must be positive');
   let env: MiddlewareEnv | undefined;
   const sharedBy = (requestScope: Scope, principal: string | undefined): string =>
-    scope === 'global' ? 'g' : scope === 'principal' ? principalKey(principal, scopeKey(requestScope)) : scopeKey(requestScope);
+    scope === 'global'
+      ? 'g'
+      : scope === 'principal'
+        ? principalKey(principal, scopeKey(requestScope, principal))
+        : scopeKey(requestScope, principal);
   const family = (method: string, params: Record<string, unknown> | undefined): string =>
     method === 'resources/read' ? `resources/read ${String(params?.uri)}` : method;
   /**

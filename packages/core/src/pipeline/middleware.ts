@@ -7,10 +7,17 @@ export function toPlugin(middleware: MessageMiddleware | MiddlewarePlugin): Midd
 
 /**
  * A key for everything kept per scope (rate-limit counters, cache entries): `s:<session id>`,
- * `p:<principal>` or `h:<handle>`.
+ * `p:<principal>` or `h:<handle>`. A session's principal was checked before any middleware runs; a
+ * handle is only named by the client, and its tool checks it after the middleware. So an
+ * authenticated principal's key of a handle carries the principal (`h:<handle>:p:<principal>`):
+ * naming another principal's handle reaches none of its counters or cache entries. Anonymous clients
+ * share their handles (the id is the secret), and so the key.
  */
-export function scopeKey(scope: Scope): string {
-  return `${scope.kind === 'session' ? 's' : scope.kind === 'principal' ? 'p' : 'h'}:${scope.id}`;
+export function scopeKey(scope: Scope, principal: string | undefined): string {
+  if (scope.kind === 'session') return `s:${scope.id}`;
+  if (scope.kind === 'principal') return `p:${scope.id}`;
+  // A handle id has no ':', so the principal after it cannot make another handle's key.
+  return principal === undefined ? `h:${scope.id}` : `h:${scope.id}:${principalKey(principal, '')}`;
 }
 
 /**

@@ -12,7 +12,7 @@ export interface RateLimitOptions {
    * - `principal` (default): the authenticated principal, or an anonymous client by its network
    *   address. A new session starts no new count.
    * - `address`: the client's network address, whoever it is (behind a proxy, see `trustProxy`).
-   * - `session`: each session (or state handle) alone. A client that opens a new session counts
+   * - `session`: each session (or state handle: per principal naming it) alone. A client that opens a new session counts
    *   afresh: only for limits that pace one session's own work, never against abuse.
    * - a function of the request: any key.
    */
@@ -47,7 +47,7 @@ export function rateLimit(options: RateLimitOptions): MiddlewarePlugin {
     (tools === undefined || (method === 'tools/call' && tools.includes(String(params?.name))));
   const identity = (ctx: MessageContext): string => {
     if (typeof key === 'function') return `f:${key(ctx)}`;
-    if (key === 'session') return scopeKey(ctx.scope);
+    if (key === 'session') return scopeKey(ctx.scope, ctx.principal);
     if (key === 'address') return `n:${ctx.address}`;
     return principalKey(ctx.principal, `n:${ctx.address}`);
   };
