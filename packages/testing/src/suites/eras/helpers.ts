@@ -6,9 +6,10 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { afterEach, expect } from 'vitest';
 import { type ClientOptions, type TestClient, connectClient } from '../../fixtures/clients.js';
 import type { SdkMajor } from '../../fixtures/servers.js';
+import { MODERN_VERSION, modernMeta } from '../../listen.js';
 import { ACCEPT, type HeaderMap, type Json, readResponse } from '../http-rules/helpers.js';
 
-export const MODERN = '2026-07-28';
+export const MODERN = MODERN_VERSION;
 export const LEGACY = '2025-11-25';
 
 /** The JSON-RPC error codes of the 2026-07-28 lane. */
@@ -163,9 +164,9 @@ export async function exercise(client: RecordedClient) {
 /** The `_meta` envelope of a 2026-07-28 request. */
 export function envelope(capabilities: Record<string, unknown> = { elicitation: { form: {} } }, version = MODERN): Record<string, unknown> {
   return {
+    ...modernMeta('eras-raw'),
     'io.modelcontextprotocol/protocolVersion': version,
     'io.modelcontextprotocol/clientCapabilities': capabilities,
-    'io.modelcontextprotocol/clientInfo': { name: 'eras-raw', version: '1.0.0' },
   };
 }
 
