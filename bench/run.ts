@@ -175,7 +175,7 @@ async function throughputRound(target: TargetName, round: number): Promise<void>
 async function heapCase(target: TargetName): Promise<HeapResult[]> {
   const checkpoints = FIRST_CHECKPOINT_ONLY.has(target) ? settings.sessions.slice(0, 1) : settings.sessions;
   const largest = checkpoints.at(-1) ?? 0;
-  const child = new Child(target, self, largest > 20_000 ? ['--max-old-space-size=8192'] : []);
+  const child = new Child(target, self, { execArgv: largest > 20_000 ? ['--max-old-space-size=8192'] : [] });
   const results: HeapResult[] = [];
   try {
     const origin = await child.origin();
@@ -223,7 +223,7 @@ async function heapCase(target: TargetName): Promise<HeapResult[]> {
  * <target>-<case>-baseline.cpuprofile) and prints the top self times.
  */
 async function profile(target: TargetName, which: 'tools' | 'init', checkout: Checkout): Promise<void> {
-  const child = new Child(target, checkout, [], checkout !== self);
+  const child = new Child(target, checkout, { labelled: checkout !== self });
   let json: string;
   try {
     json = await withPool(await child.origin(), 32, async (pool) => {
