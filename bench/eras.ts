@@ -2,8 +2,8 @@
  * The `eras` case: what a `tools/call` of `echo` costs the server in each protocol era and legacy
  * mode, against the SDK v2's `createMcpHandler`, which builds a server per request. Every target
  * serves the same server, the conformance fixture with `echo` added (bench/servers.ts), and runs in
- * the same rounds, its process started afresh each round, the targets' order rotating and the lanes
- * inside a process alternating:
+ * the same rounds, its process started afresh each round and every lane of it warmed before any is
+ * measured, the targets' order rotating and the lanes inside a process alternating:
  *
  * - 2026-07-28 (`modern`): no `initialize`, no session; the envelope in `_meta` and the
  *   `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers on every call. Ours is measured on
@@ -17,8 +17,8 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Pool } from 'undici';
-import { type Checkout, Child, type Windows, measure, withPool } from './harness.js';
-import { callEcho, callModern, callStateless, checkModern, checkStateless, openSession } from './load.js';
+import { type Checkout, Child, MAX_OPS, type Windows, measure, withPool } from './harness.js';
+import { callEcho, callModern, callStateless, checkModern, checkStateless, openSession, runFor } from './load.js';
 import type { TargetName } from './protocol.js';
 import { type Sample, median } from './report.js';
 
@@ -115,6 +115,11 @@ export async function laneOperation(pool: Pool, lane: Lane): Promise<() => Promi
   }
 }
 
+/** Runs a lane at c=32 for `durationMs`, unmeasured. */
+async function warmLane(child: Child, lane: Lane, durationMs: number): Promise<void> {
+  await withPool(await child.origin(), 32, async (pool) => runFor(32, { durationMs, maxOps: MAX_OPS }, await laneOperation(pool, lane)));
+}
+
 async function measureLane(child: Child, windows: Windows, lane: Lane, concurrency: number): Promise<Sample> {
   return withPool(await child.origin(), concurrency, async (pool) => measure(child, windows, concurrency, await laneOperation(pool, lane)));
 }
@@ -138,6 +143,10 @@ export async function measureEras({ self, lanes, rounds, windows }: ErasOptions)
       const order = round % 2 === 0 ? own : [...own].reverse();
       const child = new Child(target, self, { tools: 'conformance' });
       try {
+        // V8 is still optimizing a path through its first thousands of calls: every lane of the process
+        // runs for one measured window's length before any is measured, so no sample pays for a
+        // warm-up another lane's sample did not.
+        for (const lane of order) await warmLane(child, lane.lane, windows.measureMs);
         const notes: string[] = [];
         for (const lane of order) {
           for (const concurrency of CONCURRENCIES) {
@@ -321,8 +330,9 @@ export function erasSection(result: ErasResult, meta: ErasMeta, windows: Windows
     '',
     'Every target serves the same server: the conformance fixture (examples/conformance: 29 tools, 3',
     'resources, a resource template and 5 prompts; it lists 2026-07-28) with `echo` added, which every call calls. A',
-    'target’s process is started afresh each round and measured in each of its lanes (their order',
-    'alternating by round); the targets’ order rotates. One operation is one `tools/call` POST, answered:',
+    'target’s process is started afresh each round; each of its lanes runs for one measured window',
+    'before any is measured, then each is measured (their order alternating by round); the targets’',
+    'order rotates. One operation is one `tools/call` POST, answered:',
     'for 2026-07-28 with the `_meta` envelope and the `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name`',
     'headers (one answer is checked for the echo and `resultType: complete` first); in a session with its',
     '`Mcp-Session-Id`; stateless as a standalone POST (the `initialize` and `notifications/initialized`',
