@@ -2,7 +2,8 @@
  * `pnpm bench`: starts each target server in a child process, one after another, drives it with the
  * load generator in alternating rounds, and writes bench/RESULTS.md.
  *
- *   pnpm bench                          # every case, 5 rounds, heap at 10,000 and 100,000 idle sessions
+ *   pnpm bench                          # every case (tools, init, heap, tokens, eras), 5 rounds, heap at 10,000
+ *                                       # and 100,000 idle sessions
  *   pnpm bench --cases tokens           # token validation per request against the memory-store lookup, alone
  *   pnpm bench --cases eras             # tools/call in each era and legacy mode against the SDK's createMcpHandler,
  *                                       # alone: replaces only its own section of RESULTS.md
@@ -19,7 +20,9 @@
  * conformance fixture server with `echo`, and judges the issue's targets for 2026-07-28: server CPU
  * per call at most 1/10 of `createMcpHandler`'s, and within 1.5× of our legacy-session lane on the
  * same adapter. Run with other cases it is a section of the full report; run alone it rewrites only
- * that section (between its markers), so the rest of RESULTS.md keeps the full run's numbers.
+ * that section (between its markers), so the rest of RESULTS.md keeps the full run's numbers. At the
+ * default 5 rounds it takes about 5 minutes on 2 cores. `--profile-case modern|session|stateless`
+ * profiles one of its lanes on its server.
  *
  * `--note "<text>"` adds a sentence about the machine to the report (`Shared with other test runs.`).
  *
