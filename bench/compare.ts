@@ -86,7 +86,7 @@ export async function checkBaseline(dir: string, selfRoot: string, targets: Targ
 async function preflight(options: CompareOptions): Promise<void> {
   for (const target of options.targets) {
     for (const checkout of [options.self, options.baseline]) {
-      const child = new Child(target, checkout, [], true);
+      const child = new Child(target, checkout, { labelled: true });
       try {
         await child.origin();
         await child.call('cpu', 10_000);
@@ -116,7 +116,7 @@ async function oneChild(
   round: number,
 ): Promise<void> {
   const checkout = side === 'self' ? options.self : options.baseline;
-  const child = new Child(target, checkout, [], true);
+  const child = new Child(target, checkout, { labelled: true });
   try {
     const notes: string[] = [];
     if (options.cases.tools && !CREATION_ONLY.has(target)) {

@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Pool } from 'undici';
 import { callEcho, openPool, openSession, percentile, runFor } from './load.js';
-import type { ChildMessage, CommandName, Commands, TargetName } from './protocol.js';
+import type { ChildMessage, CommandName, Commands, TargetName, ToolSet } from './protocol.js';
 import type { Sample } from './report.js';
 
 export const MAX_OPS = 2_000_000;
@@ -30,6 +30,15 @@ export interface Checkout {
 
 const targetFlags = (process.env.BENCH_TARGET_FLAGS ?? '').split(' ').filter((flag) => flag !== '');
 
+export interface ChildOptions {
+  /** More Node flags for the child (`--max-old-space-size=8192`). */
+  execArgv?: string[];
+  /** Name the checkout in the label (`ours-auto (baseline)`). */
+  labelled?: boolean;
+  /** The server the target serves (default `echo`; older checkouts know no other). */
+  tools?: ToolSet;
+}
+
 /**
  * A target server in a child process, and the IPC to it. The child runs `<root>/bench/targets.ts`
  * with `cwd` = root, so `--import tsx` and every package (ours through `--conditions=@x/source`) load
@@ -45,11 +54,11 @@ export class Child {
   #seq = 0;
   #port: Promise<number>;
 
-  constructor(name: TargetName, checkout: Checkout, execArgv: string[] = [], labelled = false) {
+  constructor(name: TargetName, checkout: Checkout, { execArgv = [], labelled = false, tools = 'echo' }: ChildOptions = {}) {
     this.name = name;
     this.label = labelled ? `${name} (${checkout.label})` : name;
     const label = this.label;
-    this.#proc = fork(join(checkout.root, 'bench', 'targets.ts'), [name], {
+    this.#proc = fork(join(checkout.root, 'bench', 'targets.ts'), tools === 'echo' ? [name] : [name, tools], {
       cwd: checkout.root,
       // BENCH_TARGET_FLAGS: extra Node flags for every target (`--trace-gc`, say), split on spaces.
       execArgv: ['--import', 'tsx', '--conditions=@x/source', '--expose-gc', ...execArgv, ...targetFlags],

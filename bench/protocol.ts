@@ -17,6 +17,10 @@ export const TARGETS = {
   'sdk-v2-json': 'SDK v2 NodeStreamableHTTPServerTransport, enableJsonResponse',
   'sdk-v1-sse': 'SDK v1 StreamableHTTPServerTransport (default SSE)',
   'sdk-v1-json': 'SDK v1 StreamableHTTPServerTransport, enableJsonResponse (not run by default)',
+  'sdk-v2-handler':
+    "SDK v2 createMcpHandler (legacy 'stateless'): a new server per request, both eras, on node:http through toNodeHandler (eras case only)",
+  'ours-stateless': "ours, legacy: 'stateless', on Express (eras case only)",
+  'ours-fastify-stateless': "ours, legacy: 'stateless', on a Fastify 5 app (eras case only)",
   'express-floor': 'no MCP at all: Express 5 parsing each body and answering a fixed JSON-RPC result (the ceiling on Express)',
 } as const;
 
@@ -31,6 +35,21 @@ export function isTargetName(value: string): value is TargetName {
  * server is built by its first `tools/call`, after which calls cost what they cost without it.
  */
 export const CREATION_ONLY: ReadonlySet<TargetName> = new Set(['ours-lazy', 'ours-fastify-lazy']);
+
+/** Targets without legacy sessions: measured in the eras case only. */
+export const ERAS_ONLY: ReadonlySet<TargetName> = new Set(['sdk-v2-handler', 'ours-stateless', 'ours-fastify-stateless']);
+
+/**
+ * The MCP server a target serves: `echo`, one `echo` tool (the tools, init and heap cases); or
+ * `conformance`, the conformance fixture server of examples/conformance with `echo` added (the eras
+ * case), which lists 2026-07-28 and has the tools, resources and prompts a server per request builds.
+ */
+export const TOOL_SETS = ['echo', 'conformance'] as const;
+export type ToolSet = (typeof TOOL_SETS)[number];
+
+export function isToolSet(value: string): value is ToolSet {
+  return (TOOL_SETS as readonly string[]).includes(value);
+}
 
 /** `hibernateAfterMs` of the `ours-hibernate` target; `hibernate` advances its clock past it. */
 export const HIBERNATE_AFTER_MS = 60_000;

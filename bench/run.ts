@@ -2,12 +2,29 @@
  * `pnpm bench`: starts each target server in a child process, one after another, drives it with the
  * load generator in alternating rounds, and writes bench/RESULTS.md.
  *
- *   pnpm bench                          # every case, 5 rounds, heap at 10,000 and 100,000 idle sessions
+ *   pnpm bench                          # every case (tools, init, heap, tokens, eras), 5 rounds, heap at 10,000
+ *                                       # and 100,000 idle sessions
  *   pnpm bench --cases tokens           # token validation per request against the memory-store lookup, alone
+ *   pnpm bench --cases eras             # tools/call in each era and legacy mode against the SDK's createMcpHandler,
+ *                                       # alone: replaces only its own section of RESULTS.md
+ *   pnpm bench --cases eras --rounds 3 --eras-targets sdk-v2-handler,ours-fastify
  *   pnpm bench --sessions 10000         # the heap case at 10,000 sessions only
  *   pnpm bench --cases tools --rounds 3 --targets ours-json,sdk-v2-json
  *   pnpm bench --profile ours-json      # V8 profile of one target under tools/call c=32; no RESULTS.md
  *   pnpm bench --profile ours-auto --profile-case init   # ... under session creation c=32
+ *   pnpm bench --profile ours-fastify --profile-case modern  # ... 2026-07-28 tools/call c=32 (the eras case's server)
+ *
+ * The `eras` case (bench/eras.ts) measures a `tools/call` at c=1 and c=32 in the 2026-07-28 lane, in a
+ * legacy session and legacy stateless, of ours on Fastify and Express and of the SDK v2
+ * (`createMcpHandler`, a server per request; its sessionful transport), every target serving the
+ * conformance fixture server with `echo`, and judges the issue's targets for 2026-07-28: server CPU
+ * per call at most 1/10 of `createMcpHandler`'s, and within 1.5× of our legacy-session lane on the
+ * same adapter. Run with other cases it is a section of the full report; run alone it rewrites only
+ * that section (between its markers), so the rest of RESULTS.md keeps the full run's numbers. At the
+ * default 5 rounds it takes about 5 minutes on 2 cores. `--profile-case modern|session|stateless`
+ * profiles one of its lanes on its server.
+ *
+ * `--note "<text>"` adds a sentence about the machine to the report (`Shared with other test runs.`).
  *
  * `--baseline <dir>` compares this checkout with another checkout of the repository (a worktree of an
  * older commit, with its dependencies installed) in one run: every selected target is also started
@@ -27,6 +44,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { Pool } from 'undici';
 import { checkBaseline, compare } from './compare.js';
 import {
   type Checkout,
@@ -41,9 +59,20 @@ import {
   versionOf,
   withPool,
 } from './harness.js';
+import {
+  ERAS_TARGETS,
+  type ErasResult,
+  LANES,
+  type Lane,
+  erasLanes,
+  erasSection,
+  laneOperation,
+  measureEras,
+  replaceErasSection,
+} from './eras.js';
 import { callEcho, openSession, runFor } from './load.js';
 import { summarizeProfile } from './profile.js';
-import { CREATION_ONLY, type TargetName, TARGETS, isTargetName } from './protocol.js';
+import { CREATION_ONLY, ERAS_ONLY, type TargetName, TARGETS, isTargetName } from './protocol.js';
 import { type HeapResult, type Meta, type Sample, type ThroughputCase, renderReport } from './report.js';
 import { type TokenCaseResult, measureTokens, tokenSection } from './tokens.js';
 
@@ -72,6 +101,8 @@ const FIRST_CHECKPOINT_ONLY: ReadonlySet<TargetName> = new Set(['sdk-v1-sse']);
 /** Targets the heap case skips: `ours-redis` keeps its sessions in Redis, so its heap says nothing per session. */
 const NO_HEAP: ReadonlySet<TargetName> = new Set(['ours-redis']);
 const WARM_SESSIONS = 200;
+/** The versions the eras section names (a run of that case alone rewrites no other part of the report). */
+const ERAS_PACKAGES = ['@modelcontextprotocol/server', '@modelcontextprotocol/node', 'fastify', 'express'];
 /** `--baseline`: the adapters, each on its own framework. */
 const COMPARE_TARGETS: TargetName[] = ['ours-auto', 'ours-fastify', 'ours-koa'];
 
@@ -83,6 +114,8 @@ const { values: args } = parseArgs({
     sessions: { type: 'string', default: '10000,100000' },
     targets: { type: 'string' },
     'heap-targets': { type: 'string', default: HEAP_TARGETS.join(',') },
+    'eras-targets': { type: 'string', default: ERAS_TARGETS.map(([target]) => target).join(',') },
+    note: { type: 'string' },
     cases: { type: 'string' },
     out: { type: 'string' },
     baseline: { type: 'string' },
@@ -115,7 +148,9 @@ const settings = {
     .sort((a, b) => a - b),
   targets: targetList(args.targets ?? (args.baseline === undefined ? THROUGHPUT_TARGETS : COMPARE_TARGETS).join(',')),
   heapTargets: targetList(args['heap-targets']),
-  cases: new Set((args.cases ?? (args.baseline === undefined ? 'tools,init,heap,tokens' : 'tools,init')).split(',')),
+  /** The lanes of the eras case's targets; throws now for a target it does not measure. */
+  erasLanes: erasLanes(targetList(args['eras-targets'])),
+  cases: new Set((args.cases ?? (args.baseline === undefined ? 'tools,init,heap,tokens,eras' : 'tools,init')).split(',')),
   out: args.out ?? join(here, args.baseline === undefined ? 'RESULTS.md' : join('.scratch', 'COMPARE.md')),
 };
 
@@ -144,6 +179,7 @@ function record(entry: ThroughputCase, target: TargetName, sample: Sample): void
 }
 
 async function throughputRound(target: TargetName, round: number): Promise<void> {
+  if (ERAS_ONLY.has(target)) throw new Error(`${target} has no sessions: the eras case measures it (--eras-targets), not tools or init`);
   const child = new Child(target, self);
   try {
     const notes: string[] = [];
@@ -175,7 +211,7 @@ async function throughputRound(target: TargetName, round: number): Promise<void>
 async function heapCase(target: TargetName): Promise<HeapResult[]> {
   const checkpoints = FIRST_CHECKPOINT_ONLY.has(target) ? settings.sessions.slice(0, 1) : settings.sessions;
   const largest = checkpoints.at(-1) ?? 0;
-  const child = new Child(target, self, largest > 20_000 ? ['--max-old-space-size=8192'] : []);
+  const child = new Child(target, self, { execArgv: largest > 20_000 ? ['--max-old-space-size=8192'] : [] });
   const results: HeapResult[] = [];
   try {
     const origin = await child.origin();
@@ -216,20 +252,35 @@ async function heapCase(target: TargetName): Promise<HeapResult[]> {
   }
 }
 
+type ProfileCase = 'tools' | 'init' | Lane;
+const PROFILE_CASES: readonly ProfileCase[] = ['tools', 'init', ...LANES];
+const isProfileCase = (value: string | undefined): value is ProfileCase => PROFILE_CASES.some((name) => name === value);
+
+/** The operation a profile measures: the tools and init cases' (echo server), or a lane of the eras case's. */
+async function profileOperation(pool: Pool, which: ProfileCase): Promise<() => Promise<unknown>> {
+  if (which === 'init') return () => openSession(pool);
+  if (which === 'tools') {
+    const session = await openSession(pool);
+    let id = 0;
+    return () => callEcho(pool, session, ++id);
+  }
+  return laneOperation(pool, which);
+}
+
 /**
- * `--profile <target>`: tools/call (or `--profile-case init`: session creation) at c=32 with the V8
- * profiler running in the target for the measured window only; writes
- * bench/.profiles/<target>-<case>.cpuprofile (with `--baseline`: the baseline checkout's target,
- * <target>-<case>-baseline.cpuprofile) and prints the top self times.
+ * `--profile <target>`: tools/call (or `--profile-case init`: session creation; `modern`, `session`,
+ * `stateless`: a lane of the eras case, on its server) at c=32 with the V8 profiler running in the
+ * target for the measured window only; writes bench/.profiles/<target>-<case>.cpuprofile (with
+ * `--baseline`: the baseline checkout's target, <target>-<case>-baseline.cpuprofile) and prints the
+ * top self times.
  */
-async function profile(target: TargetName, which: 'tools' | 'init', checkout: Checkout): Promise<void> {
-  const child = new Child(target, checkout, [], checkout !== self);
+async function profile(target: TargetName, which: ProfileCase, checkout: Checkout): Promise<void> {
+  const tools = which === 'tools' || which === 'init' ? 'echo' : 'conformance';
+  const child = new Child(target, checkout, { labelled: checkout !== self, tools });
   let json: string;
   try {
     json = await withPool(await child.origin(), 32, async (pool) => {
-      const session = await openSession(pool);
-      let id = 0;
-      const op = which === 'init' ? () => openSession(pool) : () => callEcho(pool, session, ++id);
+      const op = await profileOperation(pool, which);
       await runFor(32, { durationMs: settings.warmupMs, maxOps: MAX_OPS }, op);
       await child.call('profileStart');
       const run = await runFor(32, { durationMs: positive('profile-ms', args['profile-ms']), maxOps: MAX_OPS }, op);
@@ -267,10 +318,10 @@ async function main(): Promise<void> {
     const [target] = targetList(args.profile);
     if (target === undefined) throw new Error('--profile needs a target name');
     const which = args['profile-case'];
-    if (which !== 'tools' && which !== 'init') throw new Error('--profile-case must be tools or init');
+    if (!isProfileCase(which)) throw new Error(`--profile-case must be one of ${PROFILE_CASES.join(', ')}`);
     return profile(target, which, baseline ?? self);
   }
-  const command = ['pnpm bench', ...process.argv.slice(2)].join(' ');
+  const command = ['pnpm bench', ...process.argv.slice(2).map((arg) => (/[\s"']/.test(arg) ? JSON.stringify(arg) : arg))].join(' ');
   if (baseline !== undefined) {
     const unknown = [...settings.cases].filter((name) => name !== 'tools' && name !== 'init');
     if (unknown.length > 0) throw new Error(`--baseline compares the cases tools and init only, not ${unknown.join(', ')}`);
@@ -308,23 +359,59 @@ async function main(): Promise<void> {
   let tokens: TokenCaseResult | undefined;
   if (settings.cases.has('tokens')) tokens = await measureTokens(settings.rounds, settings.measureMs);
 
+  let eras: ErasResult | undefined;
+  if (settings.cases.has('eras')) {
+    const erasLoad = loadSampler();
+    eras = await measureEras({ self, lanes: settings.erasLanes, rounds: settings.rounds, windows: settings });
+    eras.load = erasLoad.stop();
+  }
+
   const loadSeen = load.stop();
   const elapsedS = (performance.now() - started) / 1000;
+  const erasLines =
+    eras === undefined
+      ? []
+      : erasSection(
+          eras,
+          {
+            date: new Date().toISOString(),
+            command,
+            commit: commitOf(root),
+            machine: [...machineInfo(), ...ERAS_PACKAGES.map((pkg): [string, string] => [pkg, versionOf(root, pkg)])]
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', '),
+            note: args.note,
+          },
+          settings,
+          settings.rounds,
+        );
+  if (eras !== undefined && settings.cases.size === 1) {
+    // Alone, the case replaces its own section: the rest of the file keeps the full run's numbers.
+    replaceErasSection(settings.out, erasLines);
+    console.log(`\nwrote the eras section of ${relative(process.cwd(), settings.out)} in ${elapsedS.toFixed(0)} s`);
+    return;
+  }
   const meta: Meta = {
     date: new Date().toISOString(),
     command,
     elapsedS,
-    machine: [...machineInfo(), ['commit', commitOf(root)], ['load average (1 min) during the run', loadSeen]],
+    machine: [
+      ...machineInfo(),
+      ['commit', commitOf(root)],
+      ['load average (1 min) during the run', loadSeen],
+      ...(args.note === undefined ? [] : [['note', args.note] as [string, string]]),
+    ],
     versions: REPORTED_PACKAGES.map((pkg): [string, string] => [pkg, versionOf(root, pkg)]),
     settings: [
       ['rounds', String(settings.rounds)],
       ['warm-up / measured window', `${settings.warmupMs} ms / ${settings.measureMs} ms per target, case and round`],
       ['idle sessions (heap case)', settings.sessions.map((n) => n.toLocaleString('en-US')).join(' and ')],
-      ['protocol version', '2025-11-25'],
+      ['protocol version', '2025-11-25 (the eras case: 2026-07-28 too)'],
     ],
   };
   const measured = [cases.tools1, cases.tools32, cases.init32].filter((entry) => entry.samples.size > 0);
-  const sections = tokens === undefined ? [] : tokenSection(tokens, [cases.tools1, cases.tools32]);
+  const tokenLines = tokens === undefined ? [] : tokenSection(tokens, [cases.tools1, cases.tools32]);
+  const sections = tokenLines.length > 0 && erasLines.length > 0 ? [...tokenLines, '', ...erasLines] : [...tokenLines, ...erasLines];
   writeFileSync(settings.out, renderReport(meta, measured, heap, cases, sections));
   console.log(`\nwrote ${relative(process.cwd(), settings.out)} in ${elapsedS.toFixed(0)} s`);
 }

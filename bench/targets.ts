@@ -1,31 +1,48 @@
 /**
  * A benchmark target: one MCP server on 127.0.0.1, in its own process, driven by bench/run.ts over
- * IPC. Usage: `node --import tsx --conditions=@x/source --expose-gc bench/targets.ts <target>`.
+ * IPC. Usage: `node --import tsx --conditions=@x/source --expose-gc bench/targets.ts <target> [echo|conformance]`,
+ * the second argument the server it serves (bench/servers.ts; default `echo`).
  *
- * Every target but three is an Express 5 app. The SDK targets follow the SDK's own stateful examples: a
+ * Every target but five is an Express 5 app. The SDK targets follow the SDK's own stateful examples: a
  * `Map<sessionId, transport>` kept by the app, a new transport and server per `initialize`, and
  * `express.json()` in front. Ours is the one-line `app.use('/mcp', mcpSession(...))`; `ours-fastify`
- * and `ours-fastify-lazy` are Fastify 5 apps with `mcpSessionPlugin`, `ours-koa` a Koa 3 app with the Koa `mcpSession`.
+ * `ours-fastify-lazy` and `ours-fastify-stateless` are Fastify 5 apps with `mcpSessionPlugin`, `ours-koa` a Koa 3 app with
+ * the Koa `mcpSession`. `sdk-v2-handler` is the SDK's `createMcpHandler` on `node:http`, as the SDK documents it: wrapped
+ * once with `toNodeHandler`, behind its localhost Host and Origin guards; it builds a server per request.
  * `ours-redis` keeps every store on Redis (`REDIS_URL`, default the local server) under a prefix of
  * its own, whose keys it deletes when it closes.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import { type Server, createServer } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import express, { type Request, type Response } from 'express';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import Koa from 'koa';
-import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
-import { isInitializeRequest } from '@modelcontextprotocol/server';
+import {
+  NodeStreamableHTTPServerTransport,
+  localhostHostValidation,
+  localhostOriginValidation,
+  toNodeHandler,
+} from '@modelcontextprotocol/node';
+import { createMcpHandler, isInitializeRequest } from '@modelcontextprotocol/server';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { type McpSessionOptions, mcpSession } from '@x/mcp-session-express';
 import { mcpSessionPlugin } from '@x/mcp-session-fastify';
 import { mcpSession as mcpSessionKoa } from '@x/mcp-session-koa';
 import { createRedisStores } from '@x/mcp-session-redis';
-import { type CommandMessage, type CommandName, type Commands, HIBERNATE_AFTER_MS, type TargetName, isTargetName } from './protocol.js';
-import { createV1Server, createV2Server } from './servers.js';
+import {
+  type CommandMessage,
+  type CommandName,
+  type Commands,
+  HIBERNATE_AFTER_MS,
+  type TargetName,
+  type ToolSet,
+  isTargetName,
+  isToolSet,
+} from './protocol.js';
+import { createServerOf, createV1Server } from './servers.js';
 
 /** What the app needs from a target besides its routes. */
 interface Target {
@@ -181,11 +198,11 @@ async function redisCleanup(setup: RedisSetup): Promise<void> {
   }
 }
 
-/** Our endpoint options of a target: response mode, event store, hibernation, stores. */
-function oursOptions(name: TargetName, redis: RedisSetup | undefined): McpSessionOptions {
+/** Our endpoint options of a target: response mode, event store, hibernation, stores, legacy mode. */
+function oursOptions(name: TargetName, tools: ToolSet, redis: RedisSetup | undefined): McpSessionOptions {
   const responseMode = name === 'ours-json' ? 'json' : name === 'ours-sse' || name === 'ours-sse-noevents' ? 'sse' : 'auto';
   return {
-    server: () => createV2Server(),
+    server: (_session, context) => createServerOf(tools, context),
     responseMode,
     clock,
     // The load generator is one client address opening up to 100,000 sessions: the defaults that
@@ -195,6 +212,7 @@ function oursOptions(name: TargetName, redis: RedisSetup | undefined): McpSessio
     ...(name === 'ours-hibernate' ? { hibernateAfterMs: HIBERNATE_AFTER_MS } : {}),
     ...(name === 'ours-sse-noevents' ? { eventStore: null } : {}),
     ...(name === 'ours-lazy' || name === 'ours-fastify-lazy' ? { lazyServer: true } : {}),
+    ...(name === 'ours-stateless' || name === 'ours-fastify-stateless' ? { legacy: 'stateless' as const } : {}),
     ...(name === 'ours-tokens' || name === 'ours-tokens-sealed'
       ? { tokenKeys: [{ id: 'bench', key: randomBytes(32).toString('base64') }], tokenFormat: name === 'ours-tokens' ? 'signed' : 'sealed' }
       : {}),
@@ -217,7 +235,7 @@ function oursTarget(mcp: OursEndpoint, redis: RedisSetup | undefined): Target {
   };
 }
 
-function mount(app: express.Express, name: TargetName): Target {
+function mount(app: express.Express, name: TargetName, tools: ToolSet): Target {
   switch (name) {
     case 'express-floor':
       return mountFloor(app);
@@ -229,11 +247,12 @@ function mount(app: express.Express, name: TargetName): Target {
           enableJsonResponse: name === 'sdk-v2-json',
           onsessioninitialized: (id) => register(id, transport),
         });
-        await createV2Server().connect(transport);
+        await createServerOf(tools).connect(transport);
         return transport;
       });
     case 'sdk-v1-sse':
     case 'sdk-v1-json':
+      if (tools !== 'echo') throw new Error(`${name} serves the echo server only (the conformance server is an SDK v2 server)`);
       return mountSdk(app, async (register) => {
         const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
           sessionIdGenerator: () => randomUUID(),
@@ -245,7 +264,7 @@ function mount(app: express.Express, name: TargetName): Target {
       });
     default: {
       const redis = name === 'ours-redis' ? redisSetup() : undefined;
-      const mcp = mcpSession(oursOptions(name, redis));
+      const mcp = mcpSession(oursOptions(name, tools, redis));
       app.use('/mcp', mcp);
       return oursTarget(mcp, redis);
     }
@@ -262,10 +281,33 @@ async function closeServer(server: Server): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
-async function start(name: TargetName): Promise<Started> {
-  if (name === 'ours-fastify' || name === 'ours-fastify-lazy') {
+/**
+ * The SDK's stateless entry on `node:http`: `createMcpHandler` builds a server per request from the
+ * factory, for 2026-07-28 requests and (`legacy: 'stateless'`) legacy ones alike.
+ */
+async function startSdkHandler(tools: ToolSet): Promise<Started> {
+  const handler = createMcpHandler(() => createServerOf(tools), { legacy: 'stateless' });
+  const serve = toNodeHandler(handler);
+  const validateHost = localhostHostValidation();
+  const validateOrigin = localhostOriginValidation();
+  const server = createServer((req, res) => {
+    if (!validateHost(req, res) || !validateOrigin(req, res)) return;
+    if (req.url !== '/mcp') return void res.writeHead(404).end();
+    void serve(req, res);
+  }).listen(0, '127.0.0.1');
+  const target: Target = {
+    sessions: async () => ({ sessions: 0, live: 0 }),
+    hibernate: async () => ({ live: 0 }),
+    close: () => handler.close(),
+  };
+  return { target, port: await listen(server), close: async () => (await target.close(), await closeServer(server)) };
+}
+
+async function start(name: TargetName, tools: ToolSet): Promise<Started> {
+  if (name === 'sdk-v2-handler') return startSdkHandler(tools);
+  if (name === 'ours-fastify' || name === 'ours-fastify-lazy' || name === 'ours-fastify-stateless') {
     const fastify = Fastify();
-    await fastify.register(mcpSessionPlugin, { path: '/mcp', ...oursOptions(name, undefined) });
+    await fastify.register(mcpSessionPlugin, { path: '/mcp', ...oursOptions(name, tools, undefined) });
     await fastify.listen({ port: 0, host: '127.0.0.1' });
     const target = oursTarget(
       { sessions: fastify.mcpSessions, endpoint: fastify.mcpSessionEndpoint, close: () => fastify.mcpSessionEndpoint.close() },
@@ -280,14 +322,14 @@ async function start(name: TargetName): Promise<Started> {
   }
   if (name === 'ours-koa') {
     const app = new Koa();
-    const mcp = mcpSessionKoa({ path: '/mcp', ...oursOptions(name, undefined) });
+    const mcp = mcpSessionKoa({ path: '/mcp', ...oursOptions(name, tools, undefined) });
     app.use(mcp);
     const server = app.listen(0, '127.0.0.1');
     const target = oursTarget(mcp, undefined);
     return { target, port: await listen(server), close: async () => (await target.close(), await closeServer(server)) };
   }
   const app = express();
-  const target = mount(app, name);
+  const target = mount(app, name, tools);
   const server = app.listen(0, '127.0.0.1');
   return { target, port: await listen(server), close: async () => (await target.close(), await closeServer(server)) };
 }
@@ -319,11 +361,12 @@ async function profileStop(): Promise<Commands['profileStop']> {
 
 async function main(): Promise<void> {
   const name = process.argv[2] ?? '';
-  if (!isTargetName(name) || process.send === undefined) {
-    throw new Error(`usage: run from bench/run.ts with a target name, got "${name}"`);
+  const tools = process.argv[3] ?? 'echo';
+  if (!isTargetName(name) || !isToolSet(tools) || process.send === undefined) {
+    throw new Error(`usage: run from bench/run.ts with a target name and optionally a tool set, got "${name}" "${tools}"`);
   }
   const send = process.send.bind(process);
-  const { target, port, close } = await start(name);
+  const { target, port, close } = await start(name, tools);
 
   const commands: { [K in CommandName]: () => Promise<Commands[K]> | Commands[K] } = {
     cpu: () => process.cpuUsage(),
