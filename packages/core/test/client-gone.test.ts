@@ -1,7 +1,7 @@
 /**
  * A client that leaves before its answer, on the lanes without sessions (where closing the response
- * cancels the request), while the endpoint was still building the 2026-07-28 server: its listen
- * stream is released, and its call is cancelled.
+ * cancels the request): whatever the endpoint was doing when it left — building the 2026-07-28
+ * server, or running the call — nothing of the request stays behind, and its handler is told to stop.
  * Found by the 2026-07-28 fuzz (packages/testing/src/suites/fuzz-modern.ts).
  */
 import { once } from 'node:events';
@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { McpServer, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type McpSessionEndpoint, type McpSessionOptions, createMcpSessionEndpoint } from '@x/mcp-session-core';
-import { deferred } from './helpers.js';
+import { deferred, nextTurn } from './helpers.js';
 
 const MODERN = '2026-07-28';
 const META = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {} };
@@ -79,6 +79,16 @@ function post(url: string, method: string, params: Record<string, unknown>, sign
   });
 }
 
+/** Whether nothing holds the object any more, after full collections (the WeakRef is read in a later turn each time). */
+async function released(ref: WeakRef<object>): Promise<boolean> {
+  for (let round = 0; round < 5; round += 1) {
+    await nextTurn();
+    global.gc!();
+    if (ref.deref() === undefined) return true;
+  }
+  return false;
+}
+
 describe('a client that leaves before its answer (2026-07-28)', () => {
   it('releases a subscriptions/listen stream whose client left while the server was being built', async () => {
     const building = deferred();
@@ -140,7 +150,37 @@ describe('a client that leaves before its answer (2026-07-28)', () => {
     await (
       await seen[0]!
     ).handled;
-    // The handler hears the cancellation (without it, it would wait for ever).
+    // The handler hears the cancellation (without it, it would wait for ever), and nothing of the request stays.
     await cancelled.promise;
+    expect(await released((await seen[0]!).req)).toBe(true);
   }, 5_000);
+
+  it.each(['json', 'sse'] as const)(
+    'forgets a call whose client closed the response while it ran (responseMode %s)',
+    async (responseMode) => {
+      const called = deferred();
+      const cancelled = deferred();
+      const { url, seen } = await serve({
+        responseMode,
+        server: () =>
+          modernServer(
+            () => called.resolve(),
+            () => cancelled.resolve(),
+          ),
+      });
+      const client = new AbortController();
+      const calling = post(url, 'tools/call', { name: 'wait_for_cancel', arguments: {} }, client.signal, 'wait_for_cancel').catch(
+        (error: unknown) => error,
+      );
+      await called.promise;
+      client.abort();
+      await calling;
+      await cancelled.promise;
+      await (
+        await seen[0]!
+      ).closed;
+      // Nothing of the request is held once its handler stopped: not its response, not its request.
+      expect(await released((await seen[0]!).req)).toBe(true);
+    },
+  );
 });

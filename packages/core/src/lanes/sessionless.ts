@@ -136,7 +136,10 @@ export class Sessionless {
     // Nothing can resume a response outside a session: the client closing it (maybe already, while the
     // request waited for its server) gives up on its requests.
     onResponseClose(request.res, () => {
-      if (unanswered > 0) for (const cancel of cancels) cancel('the client closed the response');
+      if (unanswered === 0) return;
+      for (const cancel of cancels) cancel('the client closed the response');
+      // No answer will come for what was cancelled: the response is done, or it would be kept for ever.
+      stream.abort();
     });
     return stream;
   }
