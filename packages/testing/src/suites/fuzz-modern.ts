@@ -300,6 +300,114 @@ async function afterTheRun(
   return health;
 }
 
+/** A request sent just before the endpoint closes, and what its answer must be. */
+interface InFlight {
+  label: string;
+  expectation: Expectation;
+  response: Promise<Response>;
+  /** Its headers come before it is answered (an SSE stream): the endpoint closes after they came. */
+  early: boolean;
+}
+
+/**
+ * Closes the endpoint with requests in flight (listen streams, calls whose answer is SSE or still
+ * owed as JSON, and in stateless mode a legacy call): each is still answered, within the deadline —
+ * a listen stream ends with its result, a call gets its response or 503 with Retry-After; none ends
+ * without one.
+ */
+async function closeWithRequestsInFlight(app: RunningApp, mode: LegacyMode, nextId: () => number): Promise<string[]> {
+  const signal = AbortSignal.timeout(DEADLINE_MS);
+  const sse = responseModeFor(mode) !== 'json';
+  const headers = (method: string, name?: string): Record<string, string> => ({
+    'content-type': 'application/json',
+    accept: ACCEPT_BOTH,
+    'mcp-protocol-version': MODERN_VERSION,
+    'mcp-method': method,
+    ...(name === undefined ? {} : { 'mcp-name': name }),
+  });
+  const meta = (extra: Record<string, unknown> = {}) => ({
+    [META.protocolVersion]: MODERN_VERSION,
+    [META.clientCapabilities]: {},
+    ...extra,
+  });
+  const send = (method: string, params: Record<string, unknown>, name?: string) => {
+    const id = nextId();
+    const response = fetch(app.url, {
+      method: 'POST',
+      headers: headers(method, name),
+      body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
+      signal,
+    });
+    return { id, response };
+  };
+  const answer = (id: number, logLevel: boolean, modern = true): Expectation => ({
+    outcomes: [
+      {
+        status: 200,
+        reason: 'answered before the endpoint closed',
+        success: { kind: 'answer', modern, method: 'tools/call', logLevel, progress: false, resultOnly: false },
+      },
+    ],
+    requestIds: [id],
+    sessionless: true,
+  });
+  const inFlight: InFlight[] = [];
+  for (const filter of [{ toolsListChanged: true }, { promptsListChanged: true }]) {
+    const { id, response } = send('subscriptions/listen', { notifications: filter, _meta: meta() });
+    const listen = { tools: filter.toolsListChanged === true, prompts: filter.promptsListChanged === true, resources: false, uris: [] };
+    inFlight.push({
+      label: `listen ${JSON.stringify(filter)}`,
+      expectation: {
+        outcomes: [{ status: 200, reason: 'listening', success: { kind: 'listen', stays: 'either', filter: listen } }],
+        requestIds: [id],
+        sessionless: true,
+      },
+      response,
+      early: true,
+    });
+  }
+  for (const logLevel of [true, false]) {
+    const tool = 'test_tool_with_logging';
+    const { id, response } = send(
+      'tools/call',
+      { name: tool, arguments: {}, _meta: meta(logLevel ? { [META.logLevel]: 'info' } : {}) },
+      tool,
+    );
+    inFlight.push({
+      label: `${tool}${logLevel ? ' with logLevel' : ''}`,
+      expectation: answer(id, logLevel),
+      response,
+      early: logLevel && sse,
+    });
+  }
+  if (mode === 'stateless') {
+    const id = nextId();
+    const response = fetch(app.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: ACCEPT_BOTH, 'mcp-protocol-version': '2025-06-18' },
+      body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'test_tool_with_logging', arguments: {} } }),
+      signal,
+    });
+    inFlight.push({ label: 'a legacy call without a session', expectation: { ...answer(id, true, false) }, response, early: false });
+  }
+  const problems: string[] = [];
+  try {
+    await Promise.all(inFlight.filter((each) => each.early).map((each) => each.response));
+    const closing = app.close();
+    for (const { label, expectation, response } of inFlight) {
+      const res = await response;
+      const reader = new BodyReader(res);
+      await reader.until(() => false);
+      const observed: Observed = { status: res.status, headers: res.headers, text: reader.text, ended: true };
+      problems.push(...check(expectation, observed).map((problem) => `${label}: ${problem}`));
+    }
+    await closing;
+  } catch (error) {
+    problems.push(signal.aborted ? `a request was not answered within ${DEADLINE_MS} ms of the close` : `closing: ${String(error)}`);
+  }
+  return problems;
+}
+
 async function fuzzMode(harness: AdapterHarness, mode: LegacyMode): Promise<void> {
   const created: string[] = [];
   const abandoned: Array<WeakRef<IncomingMessage>> = [];
@@ -315,6 +423,7 @@ async function fuzzMode(harness: AdapterHarness, mode: LegacyMode): Promise<void
   };
   const observe = (req: IncomingMessage) => void (req.headers[GIVES_UP] !== undefined && abandoned.push(new WeakRef(req)));
   const app = await harness.start(options, { observe });
+  let closed = false;
   try {
     let id = 1;
     const nextId = () => id++;
@@ -327,6 +436,8 @@ async function fuzzMode(harness: AdapterHarness, mode: LegacyMode): Promise<void
       );
     }
     const health = await afterTheRun(app, mode, { abandoned, created, minted: played.minted }, nextId);
+    closed = true;
+    health.push(...(await closeWithRequestsInFlight(app, mode, nextId)));
     const message = [
       played.failures.length > 0 ? report(harness.name, mode, played.cases, played.sent, played.failures, played.tally) : '',
       health.length > 0 ? `after the run (legacy '${mode}', responseMode '${responseModeFor(mode)}'):\n  ${health.join('\n  ')}` : '',
@@ -336,7 +447,7 @@ async function fuzzMode(harness: AdapterHarness, mode: LegacyMode): Promise<void
     if (message !== '') throw new Error(message);
   } finally {
     build();
-    await app.close();
+    if (!closed) await app.close();
   }
 }
 
