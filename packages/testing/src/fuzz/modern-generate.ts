@@ -832,6 +832,8 @@ export class ModernFuzzGenerator {
       case 'request': {
         const body = r.pick<unknown>([
           { jsonrpc: '2.0', id, method: 'tools/list' },
+          { jsonrpc: '2.0', id, method: 'tools/list', params: {} },
+          { jsonrpc: '2.0', id, method: 'resources/read', params: { uri: r.pick(['test://static-text', 'test://template/123/data']) } },
           { jsonrpc: '2.0', id, method: 'ping' },
           { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'test_simple_text', arguments: {} } },
           { jsonrpc: '2.0', id, method: 'fuzz/unknown' },

@@ -12,7 +12,7 @@
  * number per mode (400); MCP_FUZZ_MAX_FAILURES and MCP_FUZZ_VERBOSE as there.
  */
 import type { IncomingMessage } from 'node:http';
-import type { McpSession, McpSessionOptions, ResponseMode, ServerFactory } from '@x/mcp-session-core';
+import { type McpSession, type McpSessionOptions, type ResponseMode, type ServerFactory, cache, rateLimit } from '@x/mcp-session-core';
 import { describe, it } from 'vitest';
 import { createConformanceServer } from '../../../../examples/conformance/fixtures.js';
 import { type Observed, check } from '../fuzz/modern-check.js';
@@ -419,6 +419,8 @@ async function fuzzMode(harness: AdapterHarness, mode: LegacyMode): Promise<void
     responseMode: responseModeFor(mode),
     maxBodyBytes: MAX_BODY_BYTES,
     maxRequestsInFlight: IN_FLIGHT,
+    // Every lane runs the same chain: a limit no run reaches (a 429 fails it), and the response cache.
+    middleware: [rateLimit({ limit: 1_000_000, windowMs: 60_000 }), cache({ ttlMs: 60_000 })],
     onSessionCreated: (session: McpSession) => void created.push(session.id),
   };
   const observe = (req: IncomingMessage) => void (req.headers[GIVES_UP] !== undefined && abandoned.push(new WeakRef(req)));
