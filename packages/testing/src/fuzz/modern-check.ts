@@ -157,7 +157,10 @@ function answerProblems(success: Extract<Success, { kind: 'answer' }>, observed:
   if (wanted.join('\n') !== got.join('\n')) {
     problems.push(`response ids ${JSON.stringify(responses.map((response) => response.id))} for request ids ${JSON.stringify(requestIds)}`);
   }
-  if (success.modern) for (const response of responses) problems.push(...modernResultProblems(success, response));
+  if (success.modern) {
+    if (sse && observed.headers.get('x-accel-buffering') !== 'no') problems.push('a 2026-07-28 SSE answer without X-Accel-Buffering: no');
+    for (const response of responses) problems.push(...modernResultProblems(success, response));
+  }
   return problems;
 }
 
@@ -180,6 +183,8 @@ function modernResultProblems(success: Extract<Success, { kind: 'answer' }>, res
     if (result.cacheScope !== 'public' && result.cacheScope !== 'private')
       problems.push(`${method} result with cacheScope ${JSON.stringify(result.cacheScope)}`);
   }
+  const meta = isObject(result._meta) ? result._meta : undefined;
+  if (!isObject(meta?.[META.serverInfo])) problems.push(`${method} result without serverInfo in _meta`);
   if (method === 'server/discover' && !(Array.isArray(result.supportedVersions) && result.supportedVersions.includes(MODERN_VERSION))) {
     problems.push(`server/discover without ${MODERN_VERSION} in supportedVersions`);
   }

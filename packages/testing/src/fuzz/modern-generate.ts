@@ -604,7 +604,7 @@ export class ModernFuzzGenerator {
           tags.push('no MCP-Protocol-Version');
           break;
         case 1: {
-          const version = r.pick(['2025-11-25', '2027-01-01', '2026-07-28', 'banana', '', '1999-01-01']);
+          const version = r.pick(['2025-11-25', '2027-01-01', '2026-07-28', 'banana', '', '1999-01-01', '2026-07-28, 2026-07-28']);
           headers['mcp-protocol-version'] = version;
           tags.push(`MCP-Protocol-Version ${JSON.stringify(version)}`);
           break;
@@ -619,7 +619,7 @@ export class ModernFuzzGenerator {
           break;
         case 4: {
           const current = headers['mcp-method'] ?? '';
-          const wrong = r.pick([current.toUpperCase(), 'tools/list', 'tools/call', `${current}/x`, '']);
+          const wrong = r.pick([current.toUpperCase(), 'tools/list', 'tools/call', `${current}/x`, '', `${current}, ${current}`]);
           headers['mcp-method'] = wrong;
           tags.push(`Mcp-Method ${JSON.stringify(wrong)}`);
           break;

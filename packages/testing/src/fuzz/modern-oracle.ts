@@ -32,10 +32,11 @@
  * 9. Every status >= 400 carries a JSON-RPC error body (the legacy oracle's rule), with the code the
  *    rule names when it names one.
  * 10. A 200 answer: exactly one response per request id, valid for the SDK; a 2026-07-28 result
- *    carries `resultType`, and a complete result of a cacheable method `ttlMs` and `cacheScope`; an
- *    SSE answer carries no JSON-RPC request, `notifications/message` only when the request set
- *    `logLevel` and `notifications/progress` only when it set a `progressToken`. No answer of the
- *    2026-07-28 lane nor of `stateless` mode carries `Mcp-Session-Id`.
+ *    carries `resultType` and names the server in `_meta`, and a complete result of a cacheable
+ *    method `ttlMs` and `cacheScope`; an SSE answer sends `X-Accel-Buffering: no` and carries no
+ *    JSON-RPC request, `notifications/message` only when the request set `logLevel` and
+ *    `notifications/progress` only when it set a `progressToken`. No answer of the 2026-07-28 lane
+ *    nor of `stateless` mode carries `Mcp-Session-Id`.
  * 11. A listen stream: the first message is `notifications/subscriptions/acknowledged`, every message
  *    carries the subscription id (the request's id), only notification types the client opted into;
  *    a stream with nothing to listen to ends with the request's result.
@@ -55,6 +56,7 @@ export const META = {
   clientInfo: 'io.modelcontextprotocol/clientInfo',
   logLevel: 'io.modelcontextprotocol/logLevel',
   subscriptionId: 'io.modelcontextprotocol/subscriptionId',
+  serverInfo: 'io.modelcontextprotocol/serverInfo',
 } as const;
 
 /** The request methods of the 2026-07-28 revision; any other is not found there. */

@@ -419,6 +419,10 @@ async function fuzzMode(harness: AdapterHarness, mode: LegacyMode): Promise<void
     responseMode: responseModeFor(mode),
     maxBodyBytes: MAX_BODY_BYTES,
     maxRequestsInFlight: IN_FLIGHT,
+    // A slow call's answer turns SSE (or, in sse mode, sends its headers) before it is ready, and every
+    // open stream gets keep-alive comments: the timers run during the run, not only after it.
+    sseAfterMs: 50,
+    keepAliveIntervalMs: 25,
     // Every lane runs the same chain: a limit no run reaches (a 429 fails it), and the response cache.
     middleware: [rateLimit({ limit: 1_000_000, windowMs: 60_000 }), cache({ ttlMs: 60_000 })],
     onSessionCreated: (session: McpSession) => void created.push(session.id),
