@@ -39,6 +39,8 @@ export interface DispatchOptions {
   readonly acceptsRelated?: boolean;
   /** The era of the request. Default legacy. */
   readonly era?: Era;
+  /** Gets the function that gives up on the request (a client closing a response no one can resume). */
+  readonly onDispatched?: (cancel: (reason: string) => void) => void;
 }
 
 export interface Session {
@@ -137,7 +139,7 @@ export function dispatchHarness(): DispatchHarness {
       send: (message) => void sent.push(message),
       respond: (response) => answered.resolve(response),
     };
-    dispatcher.dispatch({
+    const cancel = dispatcher.dispatch({
       target: target.target,
       era: options.era ?? 'legacy',
       session: target.handle,
@@ -156,6 +158,7 @@ export function dispatchHarness(): DispatchHarness {
       auth: options.auth,
       address: options.address ?? '127.0.0.1',
     });
+    options.onDispatched?.(cancel);
     return { response: await answered.promise, sent, refusals };
   }
 
