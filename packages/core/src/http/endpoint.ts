@@ -41,19 +41,48 @@ export interface HttpEndpointSettings {
 
 const shuttingDown = (): Refusal =>
   refusal(503, JsonRpcErrorCode.ServerError, 'Service Unavailable: the MCP endpoint is shutting down', { headers: { 'retry-after': '1' } });
+/** The endpoint closed while the body was on its way: the rest of it is not read, nor the connection kept. */
+const bodyCutOff = (): Refusal =>
+  refusal(503, JsonRpcErrorCode.ServerError, 'Service Unavailable: the MCP endpoint is shutting down', {
+    headers: { 'retry-after': '1', connection: 'close' },
+  });
 const methodNotAllowed = (allow: string): Refusal =>
   refusal(405, JsonRpcErrorCode.ServerError, `Method Not Allowed: use ${allow}`, { headers: { allow } });
 
 export class HttpEndpoint {
   readonly #settings: HttpEndpointSettings;
+  /** Requests taken and not yet handed to a stream or answered: `close()` waits for them. */
+  readonly #taken = new Set<Promise<void>>();
+  /** Resolves when the endpoint closes: a body still arriving is not waited for. */
+  readonly #closing: Promise<void>;
+  #close!: () => void;
   #warnedAnyHost = false;
 
   constructor(settings: HttpEndpointSettings) {
     this.#settings = settings;
+    this.#closing = new Promise((resolve) => (this.#close = resolve));
   }
 
   /** Serves one HTTP request to the MCP path. Never throws: every failure is answered. */
-  async handle(req: IncomingMessage, res: ServerResponse, options: HandleRequestOptions = {}): Promise<void> {
+  handle(req: IncomingMessage, res: ServerResponse, options: HandleRequestOptions = {}): Promise<void> {
+    const handled = this.#handle(req, res, options);
+    const forget = (): void => void this.#taken.delete(handled);
+    this.#taken.add(handled);
+    void handled.then(forget, forget);
+    return handled;
+  }
+
+  /**
+   * Stops taking requests and resolves once every request taken so far has been handed to its
+   * stream or answered (a body still arriving is answered 503 at once): the streams, which end next,
+   * then end with every one of them, and none is left unanswered.
+   */
+  async close(): Promise<void> {
+    this.#close();
+    while (this.#taken.size > 0) await Promise.allSettled(this.#taken);
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse, options: HandleRequestOptions): Promise<void> {
     const { lanes, isClosed, reportError } = this.#settings;
     try {
       if (isClosed()) return this.#refuse(res, shuttingDown());
@@ -88,8 +117,10 @@ export class HttpEndpoint {
   async #post(req: IncomingMessage, body: unknown, request: LaneRequest) {
     const badHeaders = checkPostHeaders(req);
     if (badHeaders !== undefined) return badHeaders;
-    const parsed = await parsePostBody(req, body, this.#settings);
+    const parsed = await Promise.race([parsePostBody(req, body, this.#settings), this.#closing.then(bodyCutOff)]);
     if (!parsed.ok) return parsed;
+    // The endpoint closed as the body came in whole: nothing is served any more.
+    if (this.#settings.isClosed()) return shuttingDown();
     const { messages, batch } = parsed;
     const { lanes } = this.#settings;
     const post = { ...request, messages, batch };
