@@ -17,6 +17,7 @@ import { describe, it } from 'vitest';
 import { createConformanceServer } from '../../../../examples/conformance/fixtures.js';
 import { type Observed, check } from '../fuzz/modern-check.js';
 import { BodyReader, type FlowOutcome, type FlowRun, runChange, runMrtr, sseMessages } from '../fuzz/modern-flows.js';
+import { Holds, closeWithRequestsInFlight } from '../fuzz/modern-close.js';
 import { type ModernCase, ModernFuzzGenerator } from '../fuzz/modern-generate.js';
 import { type Expectation, type LegacyMode, META, MODERN_VERSION, expectationOf } from '../fuzz/modern-oracle.js';
 import { DEADLINE_MS, MAX_FAILURES, SEED, VERBOSE, hex, positiveFromEnv } from '../fuzz/settings.js';
@@ -41,13 +42,14 @@ const seedFor = (mode: LegacyMode) => (SEED ^ Math.imul(MODES.indexOf(mode) + 1,
 const responseModeFor = (mode: LegacyMode) => RESPONSE_MODES[(SEED + MODES.indexOf(mode)) % RESPONSE_MODES.length]!;
 
 /**
- * The conformance fixture, whose 2026-07-28 server is built only once `built` opens: the cold-start
- * requests meet an endpoint that is still building it, for as long as their clients take to give up.
+ * The conformance fixture (and the tool that holds a call, for the close), whose 2026-07-28 server is
+ * built only once `built` opens: the cold-start requests meet an endpoint that is still building it,
+ * for as long as their clients take to give up.
  */
-function gatedServer(built: Promise<void>): ServerFactory {
+function gatedServer(built: Promise<void>, holds: Holds): ServerFactory {
   return async (_session, context) => {
     if (context.era === 'modern') await built;
-    return createConformanceServer(context);
+    return holds.register(createConformanceServer(context));
   };
 }
 
@@ -57,6 +59,8 @@ interface Outcome {
   seen: string;
   /** A session id minted on the answer. */
   minted?: string;
+  /** The client gave up on the answer before it came whole (its connection is gone). */
+  gaveUp?: boolean;
 }
 
 interface Failure {
@@ -102,7 +106,7 @@ async function runCase(url: string, mode: LegacyMode, fuzzCase: ModernCase, next
     const expectation = expectationOf(fuzzCase.facts, mode);
     const headers = { ...fuzzCase.headers };
     if (fuzzCase.closeAfterMs !== undefined) {
-      headers[GIVES_UP] = '1';
+      headers[GIVES_UP] = String(fuzzCase.index);
       timer = setTimeout(() => giveUp.abort(), fuzzCase.closeAfterMs);
     }
     const res = await fetch(url, { method: fuzzCase.method, headers, body: fuzzCase.body, signal, redirect: 'manual' });
@@ -121,7 +125,7 @@ async function runCase(url: string, mode: LegacyMode, fuzzCase: ModernCase, next
     const minted = res.headers.get('mcp-session-id') ?? undefined;
     return { problems, seen: res.status >= 400 ? `${res.status}${errorCode(reader.text)}` : `${res.status}${kind}`, minted };
   } catch (error) {
-    if (giveUp.signal.aborted && !deadline.aborted) return { problems: [], seen: `closed by the client before its ${stage}` };
+    if (giveUp.signal.aborted && !deadline.aborted) return { problems: [], seen: `closed by the client before its ${stage}`, gaveUp: true };
     if (deadline.aborted)
       return { problems: [`hang: ${stage === 'headers' ? 'no response' : 'the body never ended'} within ${DEADLINE_MS} ms`], seen: 'hang' };
     const message =
@@ -187,20 +191,33 @@ async function legacyPost(url: string, body: unknown): Promise<{ status: number;
   return { status: res.status, text: await res.text(), sessionId: res.headers.get('mcp-session-id') };
 }
 
+/** A request whose client gives up on it, as the host saw it arrive. */
+interface Abandoned {
+  readonly req: WeakRef<IncomingMessage>;
+  /** Its connection closed: the server has heard that the client left. */
+  readonly gone: Promise<void>;
+}
+
+function abandon(req: IncomingMessage): Abandoned {
+  const { socket } = req;
+  const gone = socket.destroyed ? Promise.resolve() : new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  return { req: new WeakRef(req), gone };
+}
+
 /**
  * The requests of clients that gave up which something still holds, after full collections (each
  * reference is read in a later turn than the collection): the endpoint must forget a request whose
  * client left once its handler is done. Needs `--expose-gc` (the repository's vitest config sets it);
  * without it nothing can be told, and none is reported.
  */
-async function stillHeld(abandoned: Array<WeakRef<IncomingMessage>>): Promise<number> {
+async function stillHeld(abandoned: readonly Abandoned[]): Promise<number> {
   const gc = global.gc;
   if (gc === undefined) return 0;
   let held = abandoned.length;
   for (let round = 0; round < 5 && held > 0; round += 1) {
     await new Promise((resolve) => setImmediate(resolve));
     gc();
-    held = abandoned.filter((ref) => ref.deref() !== undefined).length;
+    held = abandoned.filter(({ req }) => req.deref() !== undefined).length;
   }
   return held;
 }
@@ -229,19 +246,26 @@ interface Played {
  * `build`, once the clients that give up have gone and a request after them was answered), then the
  * cases, `CONCURRENCY` at a time.
  */
-async function play(app: RunningApp, mode: LegacyMode, build: () => void, nextId: () => number): Promise<Played> {
+async function play(
+  app: RunningApp,
+  mode: LegacyMode,
+  run: { build: () => void; nextId: () => number; abandoned: Map<string, Abandoned> },
+): Promise<Played> {
+  const { build, nextId, abandoned } = run;
   const port = Number(new URL(app.url).port);
   const generator = new ModernFuzzGenerator(seedFor(mode), { port, maxBodyBytes: MAX_BODY_BYTES });
   const cold = generator.coldStart(COLD_START);
   const cases = generator.cases(COUNT);
   const played: Played = { cases: cold.length + cases.length, sent: cold.length, failures: [], tally: new Map(), minted: new Set() };
-  const run = async (fuzzCase: ModernCase) => {
+  const play = async (fuzzCase: ModernCase) => {
     const outcome = await runCase(app.url, mode, fuzzCase, nextId);
+    // Answered before its client gave up: its connection may serve the next request.
+    if (outcome.gaveUp !== true) abandoned.delete(String(fuzzCase.index));
     if (outcome.minted !== undefined) played.minted.add(outcome.minted);
     played.tally.set(outcome.seen, (played.tally.get(outcome.seen) ?? 0) + 1);
     if (outcome.problems.length > 0) played.failures.push({ fuzzCase, problems: outcome.problems });
   };
-  const running = cold.map(run);
+  const running = cold.map(play);
   await Promise.all(running.filter((_, index) => cold[index]!.closeAfterMs !== undefined));
   await (
     await fetch(app.url, { method: 'GET', headers: { accept: 'text/event-stream' }, signal: AbortSignal.timeout(DEADLINE_MS) })
@@ -252,7 +276,7 @@ async function play(app: RunningApp, mode: LegacyMode, build: () => void, nextId
   const worker = async () => {
     while (played.failures.length < MAX_FAILURES && next < cases.length) {
       played.sent += 1;
-      await run(cases[next++]!);
+      await play(cases[next++]!);
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
@@ -264,7 +288,7 @@ async function play(app: RunningApp, mode: LegacyMode, build: () => void, nextId
 async function afterTheRun(
   app: RunningApp,
   mode: LegacyMode,
-  seen: { abandoned: Array<WeakRef<IncomingMessage>>; created: string[]; minted: Set<string> },
+  seen: { abandoned: readonly Abandoned[]; created: string[]; minted: Set<string> },
   nextId: () => number,
 ): Promise<string[]> {
   const health: string[] = [];
@@ -272,7 +296,17 @@ async function afterTheRun(
   const streams = await settled(app);
   if (streams.listenStreams > 0) health.push(`${streams.listenStreams} listen stream(s) still open after every client closed its own`);
   if (streams.openStreams > 0) health.push(`${streams.openStreams} SSE stream(s) still open after every client closed its own`);
-  // No request that is over holds an in-flight slot: as many slow calls as the limit allows, at once.
+  // No request that is over holds an in-flight slot: once the server heard every client that gave up
+  // leave, as many slow calls as the limit allows, at once.
+  const left = Promise.all(seen.abandoned.map(({ gone }) => gone));
+  if (
+    (await Promise.race([
+      left.then(() => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), DEADLINE_MS).unref()),
+    ])) === false
+  ) {
+    health.push(`a connection whose client gave up was still open ${DEADLINE_MS} ms after the run`);
+  }
   const slow = await Promise.all(
     Array.from({ length: IN_FLIGHT }, () =>
       modernPost(app.url, nextId(), 'tools/call', { name: 'test_tool_with_logging', arguments: {} }, 'test_tool_with_logging'),
@@ -300,121 +334,14 @@ async function afterTheRun(
   return health;
 }
 
-/** A request sent just before the endpoint closes, and what its answer must be. */
-interface InFlight {
-  label: string;
-  expectation: Expectation;
-  response: Promise<Response>;
-  /** Its headers come before it is answered (an SSE stream): the endpoint closes after they came. */
-  early: boolean;
-}
-
-/**
- * Closes the endpoint with requests in flight (listen streams, calls whose answer is SSE or still
- * owed as JSON, and in stateless mode a legacy call): each is still answered, within the deadline —
- * a listen stream ends with its result, a call gets its response or 503 with Retry-After; none ends
- * without one.
- */
-async function closeWithRequestsInFlight(app: RunningApp, mode: LegacyMode, nextId: () => number): Promise<string[]> {
-  const signal = AbortSignal.timeout(DEADLINE_MS);
-  const sse = responseModeFor(mode) !== 'json';
-  const headers = (method: string, name?: string): Record<string, string> => ({
-    'content-type': 'application/json',
-    accept: ACCEPT_BOTH,
-    'mcp-protocol-version': MODERN_VERSION,
-    'mcp-method': method,
-    ...(name === undefined ? {} : { 'mcp-name': name }),
-  });
-  const meta = (extra: Record<string, unknown> = {}) => ({
-    [META.protocolVersion]: MODERN_VERSION,
-    [META.clientCapabilities]: {},
-    ...extra,
-  });
-  const send = (method: string, params: Record<string, unknown>, name?: string) => {
-    const id = nextId();
-    const response = fetch(app.url, {
-      method: 'POST',
-      headers: headers(method, name),
-      body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
-      signal,
-    });
-    return { id, response };
-  };
-  const answer = (id: number, logLevel: boolean, modern = true): Expectation => ({
-    outcomes: [
-      {
-        status: 200,
-        reason: 'answered before the endpoint closed',
-        success: { kind: 'answer', modern, method: 'tools/call', logLevel, progress: false, resultOnly: false },
-      },
-    ],
-    requestIds: [id],
-    sessionless: true,
-  });
-  const inFlight: InFlight[] = [];
-  for (const filter of [{ toolsListChanged: true }, { promptsListChanged: true }]) {
-    const { id, response } = send('subscriptions/listen', { notifications: filter, _meta: meta() });
-    const listen = { tools: filter.toolsListChanged === true, prompts: filter.promptsListChanged === true, resources: false, uris: [] };
-    inFlight.push({
-      label: `listen ${JSON.stringify(filter)}`,
-      expectation: {
-        outcomes: [{ status: 200, reason: 'listening', success: { kind: 'listen', stays: 'either', filter: listen } }],
-        requestIds: [id],
-        sessionless: true,
-      },
-      response,
-      early: true,
-    });
-  }
-  for (const logLevel of [true, false]) {
-    const tool = 'test_tool_with_logging';
-    const { id, response } = send(
-      'tools/call',
-      { name: tool, arguments: {}, _meta: meta(logLevel ? { [META.logLevel]: 'info' } : {}) },
-      tool,
-    );
-    inFlight.push({
-      label: `${tool}${logLevel ? ' with logLevel' : ''}`,
-      expectation: answer(id, logLevel),
-      response,
-      early: logLevel && sse,
-    });
-  }
-  if (mode === 'stateless') {
-    const id = nextId();
-    const response = fetch(app.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: ACCEPT_BOTH, 'mcp-protocol-version': '2025-06-18' },
-      body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'test_tool_with_logging', arguments: {} } }),
-      signal,
-    });
-    inFlight.push({ label: 'a legacy call without a session', expectation: { ...answer(id, true, false) }, response, early: false });
-  }
-  const problems: string[] = [];
-  try {
-    await Promise.all(inFlight.filter((each) => each.early).map((each) => each.response));
-    const closing = app.close();
-    for (const { label, expectation, response } of inFlight) {
-      const res = await response;
-      const reader = new BodyReader(res);
-      await reader.until(() => false);
-      const observed: Observed = { status: res.status, headers: res.headers, text: reader.text, ended: true };
-      problems.push(...check(expectation, observed).map((problem) => `${label}: ${problem}`));
-    }
-    await closing;
-  } catch (error) {
-    problems.push(signal.aborted ? `a request was not answered within ${DEADLINE_MS} ms of the close` : `closing: ${String(error)}`);
-  }
-  return problems;
-}
-
 async function fuzzMode(harness: AdapterHarness, mode: LegacyMode): Promise<void> {
   const created: string[] = [];
-  const abandoned: Array<WeakRef<IncomingMessage>> = [];
+  const abandoned = new Map<string, Abandoned>();
+  const holds = new Holds();
   let build!: () => void;
   const built = new Promise<void>((resolve) => (build = resolve));
   const options: McpSessionOptions = {
-    server: gatedServer(built),
+    server: gatedServer(built, holds),
     legacy: mode,
     responseMode: responseModeFor(mode),
     maxBodyBytes: MAX_BODY_BYTES,
@@ -427,23 +354,26 @@ async function fuzzMode(harness: AdapterHarness, mode: LegacyMode): Promise<void
     middleware: [rateLimit({ limit: 1_000_000, windowMs: 60_000 }), cache({ ttlMs: 60_000 })],
     onSessionCreated: (session: McpSession) => void created.push(session.id),
   };
-  const observe = (req: IncomingMessage) => void (req.headers[GIVES_UP] !== undefined && abandoned.push(new WeakRef(req)));
+  const observe = (req: IncomingMessage) => {
+    const token = req.headers[GIVES_UP];
+    if (typeof token === 'string') abandoned.set(token, abandon(req));
+  };
   const app = await harness.start(options, { observe });
   let closed = false;
   try {
     let id = 1;
     const nextId = () => id++;
     const started = performance.now();
-    const played = await play(app, mode, build, nextId);
+    const played = await play(app, mode, { build, nextId, abandoned });
     if (VERBOSE) {
       const ms = Math.round(performance.now() - started);
       console.log(
         `fuzz 2026-07-28 ${harness.name}, legacy '${mode}', ${responseModeFor(mode)}: ${played.sent} cases in ${ms} ms; ${tallyLine(played.tally)}`,
       );
     }
-    const health = await afterTheRun(app, mode, { abandoned, created, minted: played.minted }, nextId);
+    const health = await afterTheRun(app, mode, { abandoned: [...abandoned.values()], created, minted: played.minted }, nextId);
     closed = true;
-    health.push(...(await closeWithRequestsInFlight(app, mode, nextId)));
+    health.push(...(await closeWithRequestsInFlight(app, mode, holds, nextId)));
     const message = [
       played.failures.length > 0 ? report(harness.name, mode, played.cases, played.sent, played.failures, played.tally) : '',
       health.length > 0 ? `after the run (legacy '${mode}', responseMode '${responseModeFor(mode)}'):\n  ${health.join('\n  ')}` : '',
