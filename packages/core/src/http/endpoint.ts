@@ -51,7 +51,7 @@ const methodNotAllowed = (allow: string): Refusal =>
 
 export class HttpEndpoint {
   readonly #settings: HttpEndpointSettings;
-  /** Requests taken and not yet handed to a stream or answered: `close()` waits for them. */
+  /** POSTs taken and not yet handed to a stream or refused: `close()` waits for them. */
   readonly #taken = new Set<Promise<void>>();
   /** Resolves when the endpoint closes: a body still arriving is not waited for. */
   readonly #closing: Promise<void>;
@@ -63,26 +63,19 @@ export class HttpEndpoint {
     this.#closing = new Promise((resolve) => (this.#close = resolve));
   }
 
-  /** Serves one HTTP request to the MCP path. Never throws: every failure is answered. */
-  handle(req: IncomingMessage, res: ServerResponse, options: HandleRequestOptions = {}): Promise<void> {
-    const handled = this.#handle(req, res, options);
-    const forget = (): void => void this.#taken.delete(handled);
-    this.#taken.add(handled);
-    void handled.then(forget, forget);
-    return handled;
-  }
-
   /**
-   * Stops taking requests and resolves once every request taken so far has been handed to its
-   * stream or answered (a body still arriving is answered 503 at once): the streams, which end next,
-   * then end with every one of them, and none is left unanswered.
+   * Stops taking requests and resolves once every POST taken so far has been handed to its stream or
+   * refused (a body still arriving is answered 503 at once): the streams, which end next, then end
+   * with every one of them, and none is left unanswered. A GET is not waited for: it may wait on its
+   * client, and the close ends its stream.
    */
   async close(): Promise<void> {
     this.#close();
     while (this.#taken.size > 0) await Promise.allSettled(this.#taken);
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse, options: HandleRequestOptions): Promise<void> {
+  /** Serves one HTTP request to the MCP path. Never throws: every failure is answered. */
+  async handle(req: IncomingMessage, res: ServerResponse, options: HandleRequestOptions = {}): Promise<void> {
     const { lanes, isClosed, reportError } = this.#settings;
     try {
       if (isClosed()) return this.#refuse(res, shuttingDown());
@@ -94,7 +87,7 @@ export class HttpEndpoint {
       let refused: Refusal | undefined;
       switch (req.method) {
         case 'POST':
-          refused = await this.#post(req, options.body, request);
+          refused = await this.#taking(this.#post(req, options.body, request));
           break;
         case 'GET':
           refused = await lanes.legacy.get(request);
@@ -112,6 +105,14 @@ export class HttpEndpoint {
       const storeDown = error instanceof McpSessionError && error.code === 'ERR_MCP_SESSION_STORE';
       this.#refuse(res, storeDown ? storeUnavailable() : refusal(500, JsonRpcErrorCode.InternalError, 'Internal error'));
     }
+  }
+
+  /** Keeps a POST known to {@link close} until its lane handed it to a stream or refused it. */
+  #taking<T>(work: Promise<T>): Promise<T> {
+    const forget = (): void => void this.#taken.delete(tracked);
+    const tracked: Promise<void> = work.then(forget, forget);
+    this.#taken.add(tracked);
+    return work;
   }
 
   async #post(req: IncomingMessage, body: unknown, request: LaneRequest) {
