@@ -9,7 +9,7 @@
  * by a request that is over.
  *
  * MCP_FUZZ_SEED picks other requests (the same seed as the legacy fuzz); MCP_FUZZ_MODERN_COUNT the
- * number per mode (400); MCP_FUZZ_MAX_FAILURES and MCP_FUZZ_VERBOSE as there.
+ * number per mode (800); MCP_FUZZ_MAX_FAILURES and MCP_FUZZ_VERBOSE as there.
  */
 import type { IncomingMessage } from 'node:http';
 import { type McpSession, type McpSessionOptions, type ResponseMode, type ServerFactory, cache, rateLimit } from '@x/mcp-session-core';
@@ -24,7 +24,7 @@ import { DEADLINE_MS, MAX_FAILURES, SEED, VERBOSE, hex, positiveFromEnv } from '
 import type { AdapterHarness, RunningApp } from '../harness.js';
 import { ACCEPT_BOTH } from '../raw.js';
 
-const COUNT = positiveFromEnv('MCP_FUZZ_MODERN_COUNT', 400);
+const COUNT = positiveFromEnv('MCP_FUZZ_MODERN_COUNT', 800);
 const CONCURRENCY = 4;
 /** Requests sent at once before the first case, while the 2026-07-28 server is being built. */
 const COLD_START = 6;
