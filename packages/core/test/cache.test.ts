@@ -182,6 +182,21 @@ describe('cache', () => {
     expect(served()).toBe(7);
   });
 
+  it("keeps each era's entries apart: a 2026-07-28 result and a legacy one differ in shape", async () => {
+    const { session, served } = cached({ ttlMs: 60_000 });
+    const s = session('s1', 'client:alice');
+    const read = { method: 'resources/read', params: { uri: 'file:///a' }, scope: { kind: 'principal', id: 'alice' } } as const;
+    const legacy = await s.dispatch({ ...read, id: 1 });
+    const modern = await s.dispatch({ ...read, id: 2, era: 'modern' });
+    expect(served()).toBe(2);
+    expect(legacy.response).toEqual({ jsonrpc: '2.0', id: 1, result: { served: 1 } });
+    expect(modern.response).toMatchObject({ id: 2, result: { served: 2, cacheScope: 'private' } });
+    // Each era still hits its own entry.
+    await s.dispatch({ ...read, id: 3 });
+    await s.dispatch({ ...read, id: 4, era: 'modern' });
+    expect(served()).toBe(2);
+  });
+
   it('does not cache an error answer', async () => {
     const { h } = cached({ ttlMs: 60_000 });
     const s = h.session('s1');

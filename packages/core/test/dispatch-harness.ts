@@ -11,7 +11,7 @@ import { type JSONRPCMessage, type JSONRPCRequest, type JSONRPCResponse, type Re
 import { sessionHandle } from '../src/sessions/handle.js';
 import { MemoryCacheStore, MemoryRateLimitStore, MemorySessionStore } from '../src/stores/memory.js';
 import type { SessionRecord } from '../src/stores/types.js';
-import type { AuthInfo, JsonRpcResult, McpSession, Scope } from '../src/types.js';
+import type { AuthInfo, Era, JsonRpcResult, McpSession, Scope } from '../src/types.js';
 import { type ManualClock, deferred, manualClock, recordingLogger } from './helpers.js';
 
 /** What the stand-in server answers a request with: a result, or a JSON-RPC error. */
@@ -37,6 +37,10 @@ export interface DispatchOptions {
   /** Whether the HTTP response can still be answered with an error status. Default true. */
   readonly refusable?: boolean;
   readonly acceptsRelated?: boolean;
+  /** The era of the request. Default legacy. */
+  readonly era?: Era;
+  /** Gets the function that gives up on the request (a client closing a response no one can resume). */
+  readonly onDispatched?: (cancel: (reason: string) => void) => void;
 }
 
 export interface Session {
@@ -135,9 +139,9 @@ export function dispatchHarness(): DispatchHarness {
       send: (message) => void sent.push(message),
       respond: (response) => answered.resolve(response),
     };
-    dispatcher.dispatch({
+    const cancel = dispatcher.dispatch({
       target: target.target,
-      era: 'legacy',
+      era: options.era ?? 'legacy',
       session: target.handle,
       principal: target.record.principal,
       scope: options.scope ?? { kind: 'session', id: target.record.id },
@@ -154,6 +158,7 @@ export function dispatchHarness(): DispatchHarness {
       auth: options.auth,
       address: options.address ?? '127.0.0.1',
     });
+    options.onDispatched?.(cancel);
     return { response: await answered.promise, sent, refusals };
   }
 

@@ -4,7 +4,7 @@ import { JsonRpcError } from '../src/errors.js';
 import type { JSONRPCMessage } from '../src/protocol/jsonrpc.js';
 import type { MessageContext, MiddlewareEnv, NotificationSource } from '../src/types.js';
 import { dispatchHarness } from './dispatch-harness.js';
-import { nextTurn } from './helpers.js';
+import { deferred, nextTurn } from './helpers.js';
 
 const progress: JSONRPCMessage = { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1 } };
 
@@ -55,6 +55,32 @@ describe('Dispatcher.dispatch through middleware', () => {
     expect(s.received).toEqual([]);
     await s.dispatch({ id: 4, method: 'prompts/list' });
     expect(s.received.map((request) => request.id)).toEqual([4]);
+  });
+
+  it('a request given up on while the middleware runs never reaches the server', async () => {
+    const h = dispatchHarness();
+    const s = h.session('s1');
+    const release = deferred();
+    const chainDone = deferred<string>();
+    h.dispatcher.use(async (_ctx, next) => {
+      await release.promise;
+      try {
+        const result = await next();
+        chainDone.resolve('the server answered');
+        return result;
+      } catch (error) {
+        chainDone.resolve((error as Error).message);
+        throw error;
+      }
+    });
+    let cancel: ((reason: string) => void) | undefined;
+    void s.dispatch({ id: 9, onDispatched: (giveUp) => (cancel = giveUp) });
+    cancel!('the client closed the response');
+    expect(h.dispatcher.inFlight).toBe(0);
+    release.resolve();
+    expect(await chainDone.promise).toMatch(/cancelled/);
+    expect(s.received).toEqual([]);
+    expect(h.errors).toEqual([]);
   });
 
   it('relays related messages through the chain to the request stream', async () => {

@@ -5,6 +5,7 @@
  * it cancels the request.
  */
 import { messageExtra } from '../http/request-view.js';
+import { onResponseClose } from '../http/response.js';
 import { type Refusal, tooManyRequests } from '../http/refusal.js';
 import type { RequestSink } from '../live/transport.js';
 import type { Dispatcher, Receiver } from '../pipeline/dispatcher.js';
@@ -132,9 +133,13 @@ export class Sessionless {
         cancel(reason);
       });
     }
-    // Nothing can resume a response outside a session: the client closing it gives up on its requests.
-    request.res.once('close', () => {
-      if (unanswered > 0) for (const cancel of cancels) cancel('the client closed the response');
+    // Nothing can resume a response outside a session: the client closing it (maybe already, while the
+    // request waited for its server) gives up on its requests.
+    onResponseClose(request.res, () => {
+      if (unanswered === 0) return;
+      for (const cancel of cancels) cancel('the client closed the response');
+      // No answer will come for what was cancelled: the response is done, or it would be kept for ever.
+      stream.abort();
     });
     return stream;
   }

@@ -99,8 +99,10 @@ export function cache(options: CacheOptions): MiddlewarePlugin {
         cacheStore.counter(`gen:*:${named}`, clock.now()),
         cacheStore.counter(`gen:${scoped}:${named}`, clock.now()),
       ]);
-      // The params are hashed: a key names no argument (secret, or megabytes) in the store.
-      const key = `c:${scoped}:${ctx.method}:${everyone}.${own}:${createHash('sha256').update(stableJson(ctx.params)).digest('base64url')}`;
+      // The params are hashed: a key names no argument (secret, or megabytes) in the store. Each era has
+      // its own entries: a 2026-07-28 result (resultType, its own vocabulary) is no legacy one.
+      const params = createHash('sha256').update(stableJson(ctx.params)).digest('base64url');
+      const key = `c:${scoped}:${ctx.era}:${ctx.method}:${everyone}.${own}:${params}`;
       const hit = await cacheStore.get(key, clock.now());
       if (hit !== undefined) {
         const entry = JSON.parse(hit) as CacheEntry;

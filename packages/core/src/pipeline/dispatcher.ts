@@ -138,6 +138,12 @@ export class Dispatcher {
     };
     const server = () =>
       new Promise<JsonRpcResult>((resolve, reject) => {
+        // Given up on while the middleware ran (its client left, or its deadline passed): no server is
+        // handed a request no one waits for, and whose cancellation it was never told.
+        if (tracked.inFlight.answered) {
+          reject(new JsonRpcError(JsonRpcErrorCode.InternalError, 'Request cancelled before it reached the server'));
+          return;
+        }
         target.transport.receive(request, extra, {
           acceptsRelated: sink.acceptsRelated,
           send: (message) => sink.send(message),

@@ -29,6 +29,8 @@ export interface PostStreamHost {
   reportError(error: unknown): void;
 }
 
+const SHUTTING_DOWN = 'Service Unavailable: the MCP endpoint is shutting down';
+
 function isPromise<T>(value: Awaitable<T>): value is Promise<T> {
   return typeof (value as Promise<T> | undefined)?.then === 'function';
 }
@@ -185,26 +187,28 @@ export class PostStream implements RequestSink {
     else void this.#queue.then(() => this.#sse?.end());
   }
 
-  /** Ends the response now (the session is ending). */
+  /**
+   * Ends the response now (the session is ending, or the endpoint closing). A session's client resumes
+   * an SSE stream after `retryMs`; nothing resumes a response without a session, so each request it
+   * still owes is answered with an error first.
+   */
   abort(retryMs?: number): void {
     if (this.#state === 'done') return;
     const wasSse = this.#state === 'sse';
     this.#state = 'done';
     this.#clearTimer();
     this.#ctx.streamDone(this);
-    if (wasSse) {
+    if (wasSse && this.#sessionless) {
+      const error = { code: JsonRpcErrorCode.ServerError, message: SHUTTING_DOWN };
+      for (const id of this.#pending) this.#sse?.event(undefined, { jsonrpc: '2.0', id, error });
+      this.#sse?.end();
+    } else if (wasSse) {
       this.#sse?.end(retryMs);
     } else if (!this.#res.headersSent && !this.#res.destroyed) {
       writeRefusal(
         this.#res,
         this.#sessionless
-          ? {
-              ok: false,
-              status: 503,
-              code: JsonRpcErrorCode.ServerError,
-              message: 'Service Unavailable: the MCP endpoint is shutting down',
-              headers: { 'retry-after': '1' },
-            }
+          ? { ok: false, status: 503, code: JsonRpcErrorCode.ServerError, message: SHUTTING_DOWN, headers: { 'retry-after': '1' } }
           : { ok: false, status: 404, code: JsonRpcErrorCode.SessionNotFound, message: 'Session not found' },
       );
     }

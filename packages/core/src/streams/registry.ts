@@ -309,13 +309,16 @@ export class StreamRegistry implements PostStreamHost {
     if (posts !== undefined) for (const stream of [...posts]) stream.abort(retryMs);
   }
 
-  /** Ends every stream with a retry hint and stops the keep-alive timer. */
+  /**
+   * Ends every stream with a retry hint and stops the keep-alive timer. Responses without a session
+   * go first: nothing resumes them, so they answer what they still owe before their writers end.
+   */
   close(retryMs: number): void {
     clearInterval(this.#ticker);
     this.#ticker = undefined;
-    for (const writer of [...this.#writers]) writer.end(retryMs);
-    for (const streams of [...this.#bySession.values()]) for (const stream of [...streams]) stream.abort(retryMs);
     for (const stream of [...this.#sessionless]) stream.abort(retryMs);
+    for (const streams of [...this.#bySession.values()]) for (const stream of [...streams]) stream.abort(retryMs);
+    for (const writer of [...this.#writers]) writer.end(retryMs);
   }
 
   // ---- PostStreamHost ---------------------------------------------------------------------------

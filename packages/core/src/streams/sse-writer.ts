@@ -44,6 +44,11 @@ export class SseWriter {
   constructor(res: ServerResponse, options: SseWriterOptions) {
     this.res = res;
     this.#maxBufferBytes = options.maxBufferBytes;
+    if (res.destroyed) {
+      // Its client left before the stream began: closed from the start, nothing is written.
+      this.#open = false;
+      return;
+    }
     if (options.coalesce === true) {
       res.cork();
       setImmediate(() => res.uncork());

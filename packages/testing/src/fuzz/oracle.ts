@@ -358,7 +358,7 @@ export function check(expectation: Expectation, observed: Observed, major: SdkMa
   return problems;
 }
 
-function errorBodyProblems(contentType: string, text: string | undefined, requestIds: unknown[]): string[] {
+export function errorBodyProblems(contentType: string, text: string | undefined, requestIds: unknown[]): string[] {
   if (!contentType.startsWith('application/json')) return [`error status with Content-Type ${contentType || '(none)'}`];
   let body: unknown;
   try {

@@ -9,43 +9,25 @@
  * MCP_FUZZ_MAX_FAILURES how many failures end a run early (20); MCP_FUZZ_VERBOSE=1 prints a tally of
  * the answers of every run.
  *
- * Beside it, one explicit case per message shape the SDK rejects (so the server would never answer it).
+ * Beside it, one explicit case per message shape the SDK rejects (so the server would never answer it),
+ * and the fuzz of the 2026-07-28 lane in each `legacy` mode (fuzz-modern.ts; MCP_FUZZ_MODERN_COUNT).
  */
 import type { McpSession } from '@x/mcp-session-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FuzzCase, FuzzGenerator, type FuzzSession } from '../fuzz/generate.js';
 import { check, expectationOf, idKey, isObject, parseSse } from '../fuzz/oracle.js';
+import { DEADLINE_MS, MAX_FAILURES, SEED, VERBOSE, hex, positiveFromEnv } from '../fuzz/settings.js';
 import { type SdkMajor, serverFactory } from '../fixtures/servers.js';
 import type { AdapterHarness, RunningApp } from '../harness.js';
 import { ACCEPT_BOTH, initializeParams } from '../raw.js';
+import { modernFuzzSuite } from './fuzz-modern.js';
 
-const DEFAULT_SEED = 0x6d637066;
-const SEED = seedFromEnv(process.env.MCP_FUZZ_SEED);
 const COUNT = positiveFromEnv('MCP_FUZZ_COUNT', 300);
-const MAX_FAILURES = positiveFromEnv('MCP_FUZZ_MAX_FAILURES', 20);
-/** Every request must be answered, body and all, within this (a timeout is a failure: "none hangs"). */
-const DEADLINE_MS = 5_000;
 /** The explicit shapes are refused before they reach the server: quickly. */
 const QUICK_MS = 3_000;
 const CONCURRENCY = 4;
 const MAX_BODY_BYTES = 32 * 1024;
 
-function seedFromEnv(value: string | undefined): number {
-  if (value === undefined || value.trim() === '') return DEFAULT_SEED;
-  const seed = Number(value.trim());
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new Error(`MCP_FUZZ_SEED must be an integer in [0, 2^32): ${value}`);
-  return seed;
-}
-
-function positiveFromEnv(name: string, fallback: number): number {
-  const value = process.env[name];
-  if (value === undefined || value.trim() === '') return fallback;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) throw new Error(`${name} must be a positive integer: ${value}`);
-  return number;
-}
-
-const hex = (seed: number) => `0x${seed.toString(16).padStart(8, '0')}`;
 /** Each server gets its own requests from the one seed. */
 const seedFor = (major: SdkMajor) => (major === 'v2' ? SEED : (SEED ^ 0x9e3779b9) >>> 0);
 
@@ -313,7 +295,7 @@ async function fuzzServer(harness: AdapterHarness, major: SdkMajor): Promise<voi
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     failures.sort((a, b) => a.fuzzCase.index - b.fuzzCase.index);
     const sent = next;
-    if (process.env.MCP_FUZZ_VERBOSE === '1') {
+    if (VERBOSE) {
       console.log(
         `fuzz ${harness.name}, SDK ${major}: ${sent} requests in ${Math.round(performance.now() - started)} ms; ${tallyLine(tally)}`,
       );
@@ -364,6 +346,8 @@ export function fuzzSuite(harness: AdapterHarness): void {
       async (major) => fuzzServer(harness, major),
       budget,
     );
+
+    modernFuzzSuite(harness);
 
     describe('found by the fuzz', () => {
       it.each<SdkMajor>(['v2', 'v1'])(
