@@ -4,26 +4,16 @@
  * server, or running the call — nothing of the request stays behind, and its handler is told to stop.
  * Found by the 2026-07-28 fuzz (packages/testing/src/suites/fuzz-modern.ts).
  */
-import { once } from 'node:events';
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { McpServer, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type McpSessionEndpoint, type McpSessionOptions, createMcpSessionEndpoint } from '@x/mcp-session-core';
-import { deferred, nextTurn } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { type McpSessionOptions, createMcpSessionEndpoint } from '@x/mcp-session-core';
+import { bareHttp, deferred, nextTurn } from './helpers.js';
 
 const MODERN = '2026-07-28';
 const META = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {} };
 
-let server: Server | undefined;
-let endpoint: McpSessionEndpoint | undefined;
-afterEach(async () => {
-  await endpoint?.close();
-  server?.closeAllConnections();
-  if (server !== undefined) await new Promise<void>((resolve) => server!.close(() => resolve()));
-  server = undefined;
-  endpoint = undefined;
-});
+const http = bareHttp();
 
 /** What the test sees of one request on the server side: its `req`, when its response closed, and when the endpoint was done with it. */
 interface Seen {
@@ -35,16 +25,14 @@ interface Seen {
 /** The endpoint on bare node:http; `seen` resolves with the server side of each request, in order. */
 async function serve(options: McpSessionOptions): Promise<{ url: string; seen: Array<Promise<Seen>> }> {
   const mcp = createMcpSessionEndpoint(options);
-  endpoint = mcp;
+  http.track(mcp);
   const seen = Array.from({ length: 4 }, () => deferred<Seen>());
   let next = 0;
-  server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const url = await http.listen((req: IncomingMessage, res: ServerResponse) => {
     const closed = new Promise<void>((resolve) => res.once('close', () => resolve()));
     seen[next++]!.resolve({ req: new WeakRef(req), closed, handled: mcp.handleRequest(req, res) });
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, seen: seen.map((each) => each.promise) };
+  return { url, seen: seen.map((each) => each.promise) };
 }
 
 /** A 2026-07-28 server with a tool that waits until its request is cancelled. */
@@ -118,7 +106,7 @@ describe('a client that leaves before its answer (2026-07-28)', () => {
       await seen[0]!
     ).handled;
 
-    const metrics = await endpoint!.metrics();
+    const metrics = await http.endpoint!.metrics();
     expect(metrics.listenStreams).toBe(0);
     expect(metrics.openStreams).toBe(0);
   });

@@ -4,25 +4,14 @@
  * Retry-After like any other; none is left without an answer. Found by the 2026-07-28 fuzz's close
  * with requests in flight (packages/testing/src/suites/fuzz-modern.ts).
  */
-import { once } from 'node:events';
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { McpServer, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type McpSessionEndpoint, type McpSessionOptions, createMcpSessionEndpoint } from '@x/mcp-session-core';
-import { deferred } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { type McpSessionOptions, createMcpSessionEndpoint } from '@x/mcp-session-core';
+import { bareHttp, deferred } from './helpers.js';
 
 const MODERN = '2026-07-28';
 
-let server: Server | undefined;
-let endpoint: McpSessionEndpoint | undefined;
-afterEach(async () => {
-  await endpoint?.close();
-  server?.closeAllConnections();
-  if (server !== undefined) await new Promise<void>((resolve) => server!.close(() => resolve()));
-  server = undefined;
-  endpoint = undefined;
-});
+const http = bareHttp();
 
 function modernServer(): McpServer {
   const mcp = new McpServer({ name: 'close', version: '1.0.0' }, { supportedProtocolVersions: [...SUPPORTED_PROTOCOL_VERSIONS, MODERN] });
@@ -33,16 +22,14 @@ function modernServer(): McpServer {
 /** The endpoint on bare node:http; `arrived[n]` resolves when request n reached it. */
 async function serve(options: McpSessionOptions): Promise<{ url: string; arrived: Array<Promise<void>> }> {
   const mcp = createMcpSessionEndpoint(options);
-  endpoint = mcp;
+  http.track(mcp);
   const arrived = [deferred(), deferred()];
   let next = 0;
-  server = createServer((req, res) => {
+  const url = await http.listen((req, res) => {
     arrived[next++]?.resolve();
     void mcp.handleRequest(req, res);
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, arrived: arrived.map((each) => each.promise) };
+  return { url, arrived: arrived.map((each) => each.promise) };
 }
 
 const call = JSON.stringify({
@@ -85,7 +72,7 @@ describe('close() with requests on their way in', () => {
     push(call.slice(0, half));
     const response = fetch(url, { method: 'POST', headers, body, duplex: 'half' } as RequestInit);
     await arrived[1];
-    await endpoint!.close();
+    await http.endpoint!.close();
     push(call.slice(half));
     push(null);
     await expectShuttingDown(await response);
@@ -106,7 +93,7 @@ describe('close() with requests on their way in', () => {
     const response = fetch(url, { method: 'POST', headers, body: call });
     await building.promise;
     let closed = false;
-    const closing = endpoint!.close().then(() => (closed = true));
+    const closing = http.endpoint!.close().then(() => (closed = true));
     release.resolve();
     await expectShuttingDown(await response);
     await closing;

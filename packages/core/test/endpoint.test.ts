@@ -1,35 +1,12 @@
-import { once } from 'node:events';
-import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request } from 'node:http';
 import { McpServer, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  McpSessionError,
-  MemorySessionStore,
-  createMcpSessionEndpoint,
-  envName,
-  type McpSession,
-  type McpSessionEndpoint,
-} from '@x/mcp-session-core';
+import { describe, expect, it } from 'vitest';
+import { McpSessionError, MemorySessionStore, createMcpSessionEndpoint, envName, type McpSession } from '@x/mcp-session-core';
 import { resolveOptions } from '@x/mcp-session-core/internal';
 import { modernHeaders, modernMeta, within } from '@x/mcp-session-testing';
+import { bareHttp } from './helpers.js';
 
-let server: Server | undefined;
-let endpoint: McpSessionEndpoint | undefined;
-afterEach(async () => {
-  await endpoint?.close();
-  server?.closeAllConnections();
-  if (server !== undefined) await new Promise<void>((resolve) => server!.close(() => resolve()));
-  server = undefined;
-  endpoint = undefined;
-});
-
-async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
-  server = createServer(handler);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-}
+const http = bareHttp();
 
 const initialize = {
   jsonrpc: '2.0',
@@ -48,8 +25,8 @@ const postInitialize = (url: string) =>
 describe('createMcpSessionEndpoint on bare node:http', () => {
   it('answers 400 when something before it consumed the body without passing it on', async () => {
     const mcp = createMcpSessionEndpoint({ server: () => new McpServer({ name: 't', version: '1' }) });
-    endpoint = mcp;
-    const url = await listen((req, res) => {
+    http.track(mcp);
+    const url = await http.listen((req, res) => {
       req.resume();
       req.once('end', () => void mcp.handleRequest(req, res));
     });
@@ -60,8 +37,8 @@ describe('createMcpSessionEndpoint on bare node:http', () => {
 
   it('serves initialize when it reads the body itself', async () => {
     const mcp = createMcpSessionEndpoint({ server: () => new McpServer({ name: 't', version: '1' }) });
-    endpoint = mcp;
-    const url = await listen((req, res) => void mcp.handleRequest(req, res));
+    http.track(mcp);
+    const url = await http.listen((req, res) => void mcp.handleRequest(req, res));
     const response = await postInitialize(url);
     expect(response.status).toBe(200);
     expect(response.headers.get('mcp-session-id')).toMatch(/^[\x21-\x7e]{22,}$/);
@@ -73,8 +50,8 @@ describe('createMcpSessionEndpoint on bare node:http', () => {
       server: () => new McpServer({ name: 't', version: '1' }),
       onSessionCreated: (session) => void (created = session),
     });
-    endpoint = mcp;
-    const url = await listen((req, res) => void mcp.handleRequest(req, res));
+    http.track(mcp);
+    const url = await http.listen((req, res) => void mcp.handleRequest(req, res));
     const response = await postInitialize(url);
     expect(response.status).toBe(200);
     const session = created!;
@@ -112,7 +89,7 @@ describe('createMcpSessionEndpoint on bare node:http', () => {
     expect(() => createMcpSessionEndpoint({ server, sessionStore: store, handleStore: store })).toThrow(
       /handleStore must be a store of its own/,
     );
-    endpoint = createMcpSessionEndpoint({ server, sessionStore: store, handleStore: new MemorySessionStore() });
+    const endpoint = http.track(createMcpSessionEndpoint({ server, sessionStore: store, handleStore: new MemorySessionStore() }));
     expect(endpoint.settings.legacy).toBe('sessions');
   });
 });
@@ -220,9 +197,9 @@ describe('requests racing close()', () => {
   /** An endpoint on node:http that reports each request it is handed. */
   async function served(factory: () => McpServer | Promise<McpServer>) {
     const mcp = createMcpSessionEndpoint({ server: factory });
-    endpoint = mcp;
+    http.track(mcp);
     const arrivals: Array<() => void> = [];
-    const url = await listen((req, res) => {
+    const url = await http.listen((req, res) => {
       arrivals.shift()?.();
       void mcp.handleRequest(req, res);
     });

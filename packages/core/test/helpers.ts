@@ -1,4 +1,9 @@
 /** Small helpers shared by core's unit tests: a clock that moves only when told, a quiet logger, a deferred promise. */
+import { once } from 'node:events';
+import { type RequestListener, type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
+import type { McpSessionEndpoint } from '../src/index.js';
 import type { Clock, Logger } from '../src/types.js';
 
 export interface ManualClock extends Clock {
@@ -40,3 +45,44 @@ export function deferred<T = void>(): Deferred<T> {
 
 /** Lets every queued microtask and I/O callback of this turn run (no time passes). */
 export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** One test's endpoint on bare node:http: see {@link bareHttp}. */
+export interface BareHttp {
+  /** The endpoint closed after the test (before the HTTP server); answers it. */
+  track<T extends McpSessionEndpoint>(endpoint: T): T;
+  /** Listens on 127.0.0.1, a free port; answers the server's URL (`/`). */
+  listen(handler: RequestListener): Promise<string>;
+  /** The tracked endpoint of the running test. */
+  readonly endpoint: McpSessionEndpoint | undefined;
+}
+
+/**
+ * Endpoints on bare node:http for the tests of one file: after each test the tracked endpoint is
+ * closed, then the server's connections and the server. Call at the top level of the file.
+ */
+export function bareHttp(): BareHttp {
+  let server: Server | undefined;
+  let endpoint: McpSessionEndpoint | undefined;
+  afterEach(async () => {
+    await endpoint?.close();
+    server?.closeAllConnections();
+    if (server !== undefined) await new Promise<void>((resolve) => server!.close(() => resolve()));
+    server = undefined;
+    endpoint = undefined;
+  });
+  return {
+    get endpoint() {
+      return endpoint;
+    },
+    track(tracked) {
+      endpoint = tracked;
+      return tracked;
+    },
+    async listen(handler) {
+      server = createServer(handler);
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    },
+  };
+}

@@ -4,25 +4,14 @@
  * still owed as JSON gets 503; one that became an SSE stream gets a JSON-RPC error for each request,
  * then ends without a retry hint. Found by the 2026-07-28 fuzz (packages/testing/src/suites/fuzz-modern.ts).
  */
-import { once } from 'node:events';
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { McpServer, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type McpSessionEndpoint, createMcpSessionEndpoint } from '@x/mcp-session-core';
-import { deferred } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { createMcpSessionEndpoint } from '@x/mcp-session-core';
+import { bareHttp, deferred } from './helpers.js';
 
 const MODERN = '2026-07-28';
 
-let server: Server | undefined;
-let endpoint: McpSessionEndpoint | undefined;
-afterEach(async () => {
-  await endpoint?.close();
-  server?.closeAllConnections();
-  if (server !== undefined) await new Promise<void>((resolve) => server!.close(() => resolve()));
-  server = undefined;
-  endpoint = undefined;
-});
+const http = bareHttp();
 
 /** A server of both eras whose tool logs, tells the test, and works until it is cancelled. */
 function loggingServer(working: () => void): McpServer {
@@ -71,11 +60,9 @@ describe('closing the endpoint during a response without a session', () => {
         legacy: call.legacy,
         retryIntervalMs: 250,
       });
-      endpoint = mcp;
-      server = createServer((req, res) => void mcp.handleRequest(req, res));
-      server.listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, {
+      http.track(mcp);
+      const url = await http.listen((req, res) => void mcp.handleRequest(req, res));
+      const response = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...call.headers },
         body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: call.params }),
