@@ -408,8 +408,6 @@ export function composeEndpoint(options: ResolvedOptions): McpSessionEndpoint {
       if (closed) return;
       closed = true;
       await sweeper.stop();
-      // Requests already taken reach their streams (or are refused) first: the streams then end with them.
-      await http.close();
       // Listen streams end with their result, before every other stream ends with a retry hint.
       listen.close();
       streams.close(options.retryIntervalMs);

@@ -78,7 +78,7 @@ describe('close() with requests on their way in', () => {
     await expectShuttingDown(await response);
   });
 
-  it('answers 503 to a request whose server was still being built, and close() waits for it', async () => {
+  it('answers 503 to a request whose server was still being built when close() ran', async () => {
     const building = deferred();
     const release = deferred();
     const { url } = await serve({
@@ -92,11 +92,9 @@ describe('close() with requests on their way in', () => {
     });
     const response = fetch(url, { method: 'POST', headers, body: call });
     await building.promise;
-    let closed = false;
-    const closing = http.endpoint!.close().then(() => (closed = true));
+    const closing = http.endpoint!.close();
     release.resolve();
     await expectShuttingDown(await response);
     await closing;
-    expect(closed).toBe(true);
   });
 });

@@ -39,37 +39,15 @@ export interface HttpEndpointSettings {
   readonly reportError: (error: unknown) => void;
 }
 
-/** The endpoint closed while the body was on its way: the rest of it is not read, nor the connection kept. */
-const bodyCutOff = (): Refusal => {
-  const refused = shuttingDown();
-  return { ...refused, headers: { ...refused.headers, connection: 'close' } };
-};
 const methodNotAllowed = (allow: string): Refusal =>
   refusal(405, JsonRpcErrorCode.ServerError, `Method Not Allowed: use ${allow}`, { headers: { allow } });
 
 export class HttpEndpoint {
   readonly #settings: HttpEndpointSettings;
-  /** POSTs taken and not yet handed to a stream or refused: `close()` waits for them. */
-  readonly #taken = new Set<Promise<void>>();
-  /** Resolves when the endpoint closes: a body still arriving is not waited for. */
-  readonly #closing: Promise<void>;
-  #close!: () => void;
   #warnedAnyHost = false;
 
   constructor(settings: HttpEndpointSettings) {
     this.#settings = settings;
-    this.#closing = new Promise((resolve) => (this.#close = resolve));
-  }
-
-  /**
-   * Stops taking requests and resolves once every POST taken so far has been handed to its stream or
-   * refused (a body still arriving is answered 503 at once): the streams, which end next, then end
-   * with every one of them, and none is left unanswered. A GET is not waited for: it may wait on its
-   * client, and the close ends its stream.
-   */
-  async close(): Promise<void> {
-    this.#close();
-    while (this.#taken.size > 0) await Promise.allSettled(this.#taken);
   }
 
   /** Serves one HTTP request to the MCP path. Never throws: every failure is answered. */
@@ -87,7 +65,7 @@ export class HttpEndpoint {
       let refused: Refusal | undefined;
       switch (req.method) {
         case 'POST':
-          refused = await this.#taking(this.#post(req, options.body, request));
+          refused = await this.#post(req, options.body, request);
           break;
         case 'GET':
           refused = await lanes.legacy.get(request);
@@ -107,18 +85,10 @@ export class HttpEndpoint {
     }
   }
 
-  /** Keeps a POST known to {@link close} until its lane handed it to a stream or refused it. */
-  #taking<T>(work: Promise<T>): Promise<T> {
-    const forget = (): void => void this.#taken.delete(tracked);
-    const tracked: Promise<void> = work.then(forget, forget);
-    this.#taken.add(tracked);
-    return work;
-  }
-
   async #post(req: IncomingMessage, body: unknown, request: LaneRequest) {
     const badHeaders = checkPostHeaders(req);
     if (badHeaders !== undefined) return badHeaders;
-    const parsed = await Promise.race([parsePostBody(req, body, this.#settings), this.#closing.then(bodyCutOff)]);
+    const parsed = await parsePostBody(req, body, this.#settings);
     if (!parsed.ok) return parsed;
     // A body that took its time may end after close() began: the servers and streams that would
     // serve it are gone, and nothing would answer it or end its stream.
