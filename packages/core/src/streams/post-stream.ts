@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { JsonRpcErrorCode } from '../errors.js';
-import { type Refusal, writeRefusal } from '../http/refusal.js';
+import { type Refusal, shuttingDown, writeRefusal } from '../http/refusal.js';
 import type { JSONRPCMessage, JSONRPCResponse, RequestId } from '../protocol/jsonrpc.js';
 import { acceptsPriming } from '../protocol/versions.js';
 import type { Awaitable, EventStore } from '../stores/types.js';
@@ -28,8 +28,6 @@ export interface PostStreamHost {
   streamDelivered(stream: PostStream): void;
   reportError(error: unknown): void;
 }
-
-const SHUTTING_DOWN = 'Service Unavailable: the MCP endpoint is shutting down';
 
 function isPromise<T>(value: Awaitable<T>): value is Promise<T> {
   return typeof (value as Promise<T> | undefined)?.then === 'function';
@@ -199,7 +197,8 @@ export class PostStream implements RequestSink {
     this.#clearTimer();
     this.#ctx.streamDone(this);
     if (wasSse && this.#sessionless) {
-      const error = { code: JsonRpcErrorCode.ServerError, message: SHUTTING_DOWN };
+      const { code, message } = shuttingDown();
+      const error = { code, message };
       for (const id of this.#pending) this.#sse?.event(undefined, { jsonrpc: '2.0', id, error });
       this.#sse?.end();
     } else if (wasSse) {
@@ -208,7 +207,7 @@ export class PostStream implements RequestSink {
       writeRefusal(
         this.#res,
         this.#sessionless
-          ? { ok: false, status: 503, code: JsonRpcErrorCode.ServerError, message: SHUTTING_DOWN, headers: { 'retry-after': '1' } }
+          ? shuttingDown()
           : { ok: false, status: 404, code: JsonRpcErrorCode.SessionNotFound, message: 'Session not found' },
       );
     }
