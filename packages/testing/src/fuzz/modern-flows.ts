@@ -4,7 +4,7 @@
  * `subscriptions/listen` stream that must hear the change a later call announces. Also the reading
  * of a response body piece by piece, for SSE streams that stay open.
  */
-import { ACCEPT_BOTH } from '../raw.js';
+import { modernHeaders } from '../listen.js';
 import { type Observed, check, listenProblems, messagesOf } from './modern-check.js';
 import { type Expectation, type ListenFilter, META, MODERN_VERSION } from './modern-oracle.js';
 import type { Flow } from './modern-generate.js';
@@ -88,14 +88,7 @@ function envelope(): Obj {
 
 /** The headers a correct 2026-07-28 client sends. */
 function headersFor(method: string, name?: string): Record<string, string> {
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    accept: ACCEPT_BOTH,
-    'mcp-protocol-version': MODERN_VERSION,
-    'mcp-method': method,
-  };
-  if (name !== undefined) headers['mcp-name'] = name;
-  return headers;
+  return modernHeaders(method, name === undefined ? {} : { 'mcp-name': name });
 }
 
 async function post(run: FlowRun, body: Obj, headers: Record<string, string>): Promise<Observed> {

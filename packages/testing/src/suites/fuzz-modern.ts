@@ -22,6 +22,7 @@ import { type ModernCase, ModernFuzzGenerator } from '../fuzz/modern-generate.js
 import { type Expectation, type LegacyMode, META, MODERN_VERSION, expectationOf } from '../fuzz/modern-oracle.js';
 import { DEADLINE_MS, MAX_FAILURES, SEED, VERBOSE, hex, positiveFromEnv } from '../fuzz/settings.js';
 import type { AdapterHarness, RunningApp } from '../harness.js';
+import { modernHeaders } from '../listen.js';
 import { ACCEPT_BOTH } from '../raw.js';
 
 const COUNT = positiveFromEnv('MCP_FUZZ_MODERN_COUNT', 800);
@@ -163,13 +164,7 @@ function report(name: string, mode: LegacyMode, total: number, sent: number, fai
 
 /** A clean 2026-07-28 POST, read to its end. */
 async function modernPost(url: string, id: number, method: string, params: Record<string, unknown>, name?: string): Promise<Observed> {
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    accept: ACCEPT_BOTH,
-    'mcp-protocol-version': MODERN_VERSION,
-    'mcp-method': method,
-  };
-  if (name !== undefined) headers['mcp-name'] = name;
+  const headers = modernHeaders(method, name === undefined ? {} : { 'mcp-name': name });
   const _meta = { [META.protocolVersion]: MODERN_VERSION, [META.clientCapabilities]: {} };
   const res = await fetch(url, {
     method: 'POST',
