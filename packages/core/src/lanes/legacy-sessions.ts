@@ -6,7 +6,7 @@
 import { JsonRpcErrorCode } from '../errors.js';
 import { checkGetHeaders, checkProtocolVersionHeader, headerValue, missingSessionId, sessionNotFound } from '../http/checks.js';
 import { messageExtra } from '../http/request-view.js';
-import { type Checked, type Refusal, refusal, tooManyRequests } from '../http/refusal.js';
+import { type Checked, type Refusal, refusal, shuttingDown, tooManyRequests } from '../http/refusal.js';
 import type { LiveSession } from '../live/live-sessions.js';
 import { type JSONRPCRequest, type JSONRPCResponse, isInitializeRequest, isRequest, isResponse } from '../protocol/jsonrpc.js';
 import { allowsBatches } from '../protocol/versions.js';
@@ -109,6 +109,9 @@ export class LegacySessionLane implements Lane {
     const header = headerValue(req, 'mcp-session-id');
     const access = await this.#access(request, header, principal, false);
     if (!access.ok) return access;
+    // close() may have ended every stream while the store was read: a stream opened now would hold
+    // the HTTP server open for ever.
+    if (this.#deps.isClosed()) return shuttingDown();
     const { id, protocolVersion } = access.record;
     return this.#deps.getStreams.open(res, { id, protocolVersion, header }, headerValue(req, 'last-event-id'));
   }
