@@ -325,6 +325,10 @@ function render(options: CompareOptions, list: Row[], meta: { date: string; elap
       ['', ''],
       [
         ...machineInfo(),
+        [
+          'our packages',
+          self.from === 'dist' ? 'their build (packages/<name>/dist), in both checkouts' : 'their sources through tsx, in both checkouts',
+        ],
         ['load average (1 min) during the run', meta.load],
         ['rounds', String(options.rounds)],
         [

@@ -6,7 +6,8 @@
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Pool } from 'undici';
 import { callEcho, openPool, openSession, percentile, runFor } from './load.js';
 import type { ChildMessage, CommandName, Commands, TargetName, ToolSet } from './protocol.js';
@@ -26,6 +27,30 @@ export interface Checkout {
   label: string;
   /** The checkout's root directory. */
   root: string;
+  /**
+   * Where a target loads our packages from: `dist`, their build (what a user installs; see
+   * bench/loader/resolve.mjs and {@link buildCheckout}), or `source`, the TypeScript through tsx.
+   */
+  from: PackageSource;
+}
+
+export type PackageSource = 'dist' | 'source';
+
+/** Node's `--import` of the resolve hook that loads our packages from their build. */
+const DIST_HOOK = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'loader', 'register.mjs')).href;
+
+/**
+ * Builds a checkout's packages (its `turbo run build`; unchanged packages come from turbo's cache) when
+ * its targets load them from their build, so a bench never measures a stale dist/.
+ */
+export function buildCheckout(checkout: Checkout): void {
+  if (checkout.from !== 'dist') return;
+  const turbo = join(checkout.root, 'node_modules', '.bin', 'turbo');
+  try {
+    execFileSync(turbo, ['run', 'build', '--output-logs=errors-only'], { cwd: checkout.root, stdio: ['ignore', 'ignore', 'inherit'] });
+  } catch (error) {
+    throw new Error(`building the packages of ${checkout.root} failed; bench its sources instead with --from source`, { cause: error });
+  }
 }
 
 const targetFlags = (process.env.BENCH_TARGET_FLAGS ?? '').split(' ').filter((flag) => flag !== '');
@@ -41,8 +66,8 @@ export interface ChildOptions {
 
 /**
  * A target server in a child process, and the IPC to it. The child runs `<root>/bench/targets.ts`
- * with `cwd` = root, so `--import tsx` and every package (ours through `--conditions=@x/source`) load
- * from that checkout's node_modules and sources.
+ * with `cwd` = root, so `--import tsx` and every package load from that checkout's node_modules; ours
+ * from their build there (`from: 'dist'`) or from their sources (`--conditions=@x/source`).
  */
 export class Child {
   readonly name: TargetName;
@@ -61,7 +86,15 @@ export class Child {
     this.#proc = fork(join(checkout.root, 'bench', 'targets.ts'), tools === 'echo' ? [name] : [name, tools], {
       cwd: checkout.root,
       // BENCH_TARGET_FLAGS: extra Node flags for every target (`--trace-gc`, say), split on spaces.
-      execArgv: ['--import', 'tsx', '--conditions=@x/source', '--expose-gc', ...execArgv, ...targetFlags],
+      execArgv: [
+        '--import',
+        'tsx',
+        ...(checkout.from === 'dist' ? ['--import', DIST_HOOK] : []),
+        '--conditions=@x/source',
+        '--expose-gc',
+        ...execArgv,
+        ...targetFlags,
+      ],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.#exited = new Promise((resolve) => this.#proc.once('exit', () => resolve()));

@@ -24,6 +24,10 @@
  * default 5 rounds it takes about 5 minutes on 2 cores. `--profile-case modern|session|stateless`
  * profiles one of its lanes on its server.
  *
+ * Our packages load in every target from their build (packages/<name>/dist, built first by `pnpm build`
+ * through turbo's cache: what a user installs); `--from source` loads their TypeScript sources through
+ * tsx instead, whose `keepNames` adds a `__name()` call to every function made at run time.
+ *
  * `--note "<text>"` adds a sentence about the machine to the report (`Shared with other test runs.`).
  *
  * `--baseline <dir>` compares this checkout with another checkout of the repository (a worktree of an
@@ -48,6 +52,8 @@ import type { Pool } from 'undici';
 import { checkBaseline, compare } from './compare.js';
 import {
   type Checkout,
+  type PackageSource,
+  buildCheckout,
   Child,
   MAX_OPS,
   REPORTED_PACKAGES,
@@ -78,7 +84,6 @@ import { type TokenCaseResult, measureTokens, tokenSection } from './tokens.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const self: Checkout = { label: 'this', root };
 const THROUGHPUT_TARGETS: TargetName[] = [
   'ours-json',
   'ours-auto',
@@ -122,8 +127,20 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     'profile-ms': { type: 'string', default: '10000' },
     'profile-case': { type: 'string', default: 'tools' },
+    from: { type: 'string', default: 'dist' },
   },
 });
+
+if (args.from !== 'dist' && args.from !== 'source') throw new Error(`--from must be dist or source, got ${args.from}`);
+/** Where our packages load from in every target (`--from`): their build, as a user installs them, by default. */
+const from: PackageSource = args.from;
+const self: Checkout = { label: 'this', root, from };
+const FROM_LINE: [string, string] = [
+  'our packages',
+  from === 'dist'
+    ? 'their build (packages/<name>/dist, as published; `--from source`: the sources through tsx)'
+    : 'their TypeScript sources through tsx (`--from source`)',
+];
 
 function positive(name: string, value: string | undefined): number {
   const number = Number(value);
@@ -313,7 +330,10 @@ async function main(): Promise<void> {
       : {
           label: 'baseline',
           root: await checkBaseline(args.baseline, root, args.profile === undefined ? settings.targets : targetList(args.profile)),
+          from,
         };
+  buildCheckout(self);
+  if (baseline !== undefined) buildCheckout(baseline);
   if (args.profile !== undefined) {
     const [target] = targetList(args.profile);
     if (target === undefined) throw new Error('--profile needs a target name');
@@ -377,7 +397,7 @@ async function main(): Promise<void> {
             date: new Date().toISOString(),
             command,
             commit: commitOf(root),
-            machine: [...machineInfo(), ...ERAS_PACKAGES.map((pkg): [string, string] => [pkg, versionOf(root, pkg)])]
+            machine: [...machineInfo(), FROM_LINE, ...ERAS_PACKAGES.map((pkg): [string, string] => [pkg, versionOf(root, pkg)])]
               .map(([k, v]) => `${k} ${v}`)
               .join(', '),
             note: args.note,
@@ -397,6 +417,7 @@ async function main(): Promise<void> {
     elapsedS,
     machine: [
       ...machineInfo(),
+      FROM_LINE,
       ['commit', commitOf(root)],
       ['load average (1 min) during the run', loadSeen],
       ...(args.note === undefined ? [] : [['note', args.note] as [string, string]]),
