@@ -1,8 +1,9 @@
 /**
  * The 2026-07-28 lane: no sessions, no `initialize`; every request carries its protocol version and
  * client capabilities in `_meta` and is served by one server per process. The SDK's classifier
- * decides the era and the envelope rules; this lane adds the header rules (`-32020`), the supported
- * version (`-32022`), `subscriptions/listen`, and the HTTP status of errors the protocol's gates send.
+ * decides the era and the envelope rules (protocol/classify.ts spares it the envelopes it already
+ * found valid); this lane adds the header rules (`-32020`), the supported version (`-32022`),
+ * `subscriptions/listen`, and the HTTP status of errors the protocol's gates send.
  */
 import { messageExtra } from '../http/request-view.js';
 import { type Refusal, refusal, shuttingDown } from '../http/refusal.js';
@@ -62,8 +63,7 @@ export class ModernLane {
     if (server === undefined) {
       return { ...unsupportedVersion(headerText(req.headers, 'mcp-protocol-version'), this.#deps.legacyVersions), id };
     }
-    const outcome = server.sdk.classifyInboundRequest({
-      httpMethod: 'POST',
+    const outcome = server.classifier.classify({
       protocolVersionHeader: headerText(req.headers, 'mcp-protocol-version'),
       mcpMethodHeader: headerText(req.headers, 'mcp-method'),
       mcpNameHeader: headerText(req.headers, 'mcp-name'),

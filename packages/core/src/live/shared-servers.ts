@@ -10,27 +10,16 @@
  */
 import { McpSessionError } from '../errors.js';
 import type { JSONRPCNotification, JSONRPCResponse } from '../protocol/jsonrpc.js';
+import { ModernClassifier, type SdkClassifier } from '../protocol/classify.js';
 import { META, MODERN_PROTOCOL_VERSION } from '../protocol/modern.js';
 import type { Era, Logger, McpServerLike, ServerContext } from '../types.js';
 import { type SharedTransport, type SharedTransportHost, type TransportBase, sharedTransportClass } from './shared-transport.js';
 
 /** What the 2026-07-28 lane uses of `@modelcontextprotocol/server` (2.4 and later). */
 export interface ModernSdk {
-  readonly classifyInboundRequest: (request: {
-    httpMethod: string;
-    protocolVersionHeader?: string;
-    mcpMethodHeader?: string;
-    mcpNameHeader?: string;
-    body?: unknown;
-  }) => InboundOutcome;
+  readonly classifyInboundRequest: SdkClassifier;
   readonly PerRequestHTTPServerTransport: TransportBase;
 }
-
-/** The SDK classifier's outcome, as far as the lane reads it. */
-export type InboundOutcome =
-  | { kind: 'legacy' }
-  | { kind: 'modern'; messageKind: 'request' | 'notification'; classification: { era: string; revision?: string } }
-  | { kind: 'reject'; httpStatus: number; code: number; message: string; data?: unknown };
 
 /**
  * The copies of the SDK this process can load: the server factory's `McpServer` binds to the
@@ -67,6 +56,8 @@ export interface SharedServer {
 /** What the modern server offers the lane besides serving. */
 export interface ModernServer extends SharedServer {
   readonly sdk: ModernSdk;
+  /** The SDK's era classifier, with its shortcut for a request the SDK has already found modern. */
+  readonly classifier: ModernClassifier;
   /** The capabilities it declares (narrow `subscriptions/listen` filters). */
   capabilities(): Record<string, unknown>;
   /** The JSON input schema of a tool (for `Mcp-Param-*` checks); undefined when unknown. */
@@ -209,6 +200,7 @@ export class SharedServers {
       server,
       transport,
       sdk,
+      classifier: new ModernClassifier(sdk.classifyInboundRequest),
       capabilities: () => shape.server?.getCapabilities?.() ?? {},
       toolInputSchema: (name) => shape.toolInputSchemaJson?.(name),
       serverInfo: await discoveredServerInfo(transport),
