@@ -13,6 +13,7 @@ import type { JSONRPCNotification, JSONRPCRequest, JSONRPCResponse, RequestId } 
 import {
   MODERN_PROTOCOL_VERSION,
   MODERN_PROTOCOL_VERSIONS,
+  type MirroredArgument,
   checkParamHeaders,
   checkStandardHeaders,
   headerText,
@@ -47,6 +48,8 @@ function bodyId(body: unknown): RequestId | null {
 
 export class ModernLane {
   readonly #deps: ModernLaneDeps;
+  /** The mirrored arguments of each tool input schema the server gave (it keeps one object per tool until the tool changes). */
+  readonly #mirrored = new WeakMap<object, readonly MirroredArgument[]>();
 
   constructor(deps: ModernLaneDeps) {
     this.#deps = deps;
@@ -105,7 +108,7 @@ export class ModernLane {
   /** Tool arguments the schema marks `x-mcp-header` must come with equal `Mcp-Param-*` headers. */
   #checkParamHeaders(request: PostRequest, server: ModernServer, call: JSONRPCRequest): Refusal | undefined {
     if (call.method !== 'tools/call' || typeof call.params?.name !== 'string') return undefined;
-    const mirrored = mirroredArguments(server.toolInputSchema(call.params.name));
+    const mirrored = this.#mirroredOf(server.toolInputSchema(call.params.name));
     if (mirrored.length === 0) return undefined;
     const args = call.params.arguments;
     return checkParamHeaders(
@@ -113,6 +116,16 @@ export class ModernLane {
       mirrored,
       typeof args === 'object' && args !== null ? (args as Record<string, unknown>) : undefined,
     );
+  }
+
+  #mirroredOf(schema: unknown): readonly MirroredArgument[] {
+    if (typeof schema !== 'object' || schema === null) return mirroredArguments(schema);
+    let mirrored = this.#mirrored.get(schema);
+    if (mirrored === undefined) {
+      mirrored = mirroredArguments(schema);
+      this.#mirrored.set(schema, mirrored);
+    }
+    return mirrored;
   }
 
   /** An error the protocol's gates sent (or `-32021`) goes out with its HTTP status while the response has not started. */

@@ -145,7 +145,7 @@ export function checkStandardHeaders(headers: IncomingHttpHeaders, request: JSON
 }
 
 /** A tool argument the client mirrors in an `Mcp-Param-<name>` header. */
-interface MirroredArgument {
+export interface MirroredArgument {
   readonly path: readonly string[];
   readonly header: string;
   readonly type: string | undefined;
