@@ -51,10 +51,21 @@ const server = app.listen(port, host, () => {
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
+    console.log(`${signal}: closing (no new connections; every stream ends, every request is answered)`);
+    server.close(() => console.log('HTTP server closed'));
     void mcp
       .close()
       .then(() => redis?.close())
       .then(() => revocations?.close())
-      .finally(() => server.close());
+      .then(
+        () => console.log('MCP endpoint and stores closed'),
+        (error: unknown) => console.error('closing failed:', error),
+      )
+      .finally(() => {
+        server.closeIdleConnections();
+        // A connection still open now (a keep-alive a client holds, a request that came in as the
+        // endpoint closed) would keep the process up: it gets two seconds to finish.
+        setTimeout(() => server.closeAllConnections(), 2_000).unref();
+      });
   });
 }
