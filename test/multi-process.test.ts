@@ -16,7 +16,7 @@ import {
   subscriptionIdOf,
   type TestRedis,
 } from '@x/mcp-session-testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { type DemoProcess, startDemoProcess } from './support/demo-process.js';
 
 /**
@@ -351,10 +351,24 @@ describe('faults, on real Redis, with the same three-process setup', () => {
   });
 
   it('restarting every process keeps sessions and their state, without a new initialize', async () => {
+    // This test timed out in some clean-clone CI runs and never alone: should it again, the output of
+    // every demo process it saw (the stopped ones too) says where it stood.
+    const seen = [...cluster.processes];
+    let step = 'connecting';
+    onTestFailed(() => {
+      console.error(`restart test failed while ${step}`);
+      seen.forEach((p, i) => console.error(`--- demo process ${i} (${p.url}) output, last 3000 chars:\n${p.output().slice(-3000)}`));
+    });
     const session = await connect(cluster.proxy.url);
     await session.call('set_session_data', { key: 'survives', value: 'restarts' });
-    for (const p of cluster.processes) await p.stop('SIGTERM');
+    for (const [i, p] of cluster.processes.entries()) {
+      step = `stopping process ${i} with SIGTERM`;
+      await p.stop('SIGTERM');
+    }
+    step = 'starting three processes';
     cluster.processes = await Promise.all([0, 1, 2].map(() => startDemo(cluster.redis.url, cluster.prefix)));
+    seen.push(...cluster.processes);
+    step = 'calling through the restarted processes';
     cluster.proxy.setBackends(cluster.processes.map((p) => p.url));
     const initializesBefore = cluster.proxy.log.filter((entry) => entry.kind === 'initialize').length;
     for (let i = 0; i < 3; i += 1) expect(await session.call('get_session_data', { key: 'survives' })).toBe('restarts');
