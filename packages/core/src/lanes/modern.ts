@@ -9,7 +9,7 @@ import { messageExtra } from '../http/request-view.js';
 import { type Refusal, refusal, shuttingDown } from '../http/refusal.js';
 import type { ModernServer, SharedServers } from '../live/shared-servers.js';
 import type { SharedReceiver } from '../live/shared-transport.js';
-import type { JSONRPCNotification, JSONRPCRequest, JSONRPCResponse, RequestId } from '../protocol/jsonrpc.js';
+import type { JSONRPCMessage, JSONRPCNotification, JSONRPCRequest, JSONRPCResponse, RequestId } from '../protocol/jsonrpc.js';
 import {
   MODERN_PROTOCOL_VERSION,
   MODERN_PROTOCOL_VERSIONS,
@@ -58,7 +58,8 @@ export class ModernLane {
   /** Serves a POST that may be of the 2026-07-28 era; {@link LEGACY} when it is not. */
   async post(request: PostRequest): Promise<Refusal | undefined | typeof LEGACY> {
     const { req, res, messages, batch } = request;
-    const body = batch ? messages : messages[0];
+    // The entry refuses an empty batch: a single body is one message.
+    const body = batch ? messages : (messages[0] as JSONRPCMessage);
     const id = bodyId(body);
     const server = await this.#deps.servers.modern();
     // A server that close() cut short while it was built says nothing about the versions served.

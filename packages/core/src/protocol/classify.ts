@@ -4,20 +4,19 @@
  * four zod schemas (three of which fail on every request) and validates the `_meta` envelope, about
  * 5 µs a request; the shortcut decides the same in well under one for a request that:
  *
- * - is a JSON-RPC request of exactly the keys `jsonrpc` (`'2.0'`), `id` (a string or a safe integer),
- *   `method` (a string: an `initialize` with a valid 2026-07-28 envelope is modern too) and `params`
- *   (an object whose `_meta` is an object, with a `progressToken`, if any, a string or a safe integer,
- *   and no `related-task` key);
+ * - passed the entry's envelope check (`invalidMessageReason` in jsonrpc.ts, the SDK's JSON-RPC
+ *   message schema: exact keys, id, method, params and `_meta` shapes), as every message the lane
+ *   sees has, and is a single request (not a batch, not a notification);
  * - claims a version this lane serves in `_meta`, and carries that version in `MCP-Protocol-Version`
  *   and its method in `Mcp-Method`;
  * - has an envelope (`_meta`) equal, as JSON, to one the SDK's classifier has already found valid.
  *
- * For such a request the SDK's classifier answers `modern` with the claimed revision; any other goes
- * to it. The envelopes remembered are bounded in count and size. The SDK's own schemas make this
- * equivalence hold (strict JSON-RPC request, loose params and `_meta`); packages/core/test/classify.test.ts
- * holds the shortcut to the SDK's answers over a grid that varies each condition, and the adapters'
- * 2026-07-28 fuzz runs through it.
+ * For such a request the SDK's classifier answers `modern` with the claimed revision (an `initialize`
+ * with a valid 2026-07-28 envelope is modern too); any other goes to it. The envelopes remembered are
+ * bounded in count and size. packages/core/test/classify.test.ts holds the shortcut to the SDK's
+ * answers over a grid that varies each condition, and the adapters' 2026-07-28 fuzz runs through it.
  */
+import { type JSONRPCMessage, isRequest } from './jsonrpc.js';
 import { META, MODERN_PROTOCOL_VERSIONS } from './modern.js';
 
 /** The SDK classifier's outcome, as far as the lane reads it. */
@@ -35,26 +34,21 @@ export type SdkClassifier = (request: {
   body?: unknown;
 }) => InboundOutcome;
 
-/** What the classifier is given: the POST's standard headers (without surrounding whitespace) and body. */
+/**
+ * What the classifier is given: the POST's standard headers (without surrounding whitespace) and its
+ * body, every message of which passed the entry's envelope check.
+ */
 export interface InboundRequest {
   readonly protocolVersionHeader: string | undefined;
   readonly mcpMethodHeader: string | undefined;
   readonly mcpNameHeader: string | undefined;
-  readonly body: unknown;
+  readonly body: JSONRPCMessage | JSONRPCMessage[];
 }
 
 /** Envelopes remembered as valid, at most (the set starts over when full). */
 const MAX_ENVELOPES = 256;
 /** The longest envelope remembered, in UTF-16 units of its JSON. */
 const MAX_ENVELOPE_JSON = 2048;
-const REQUEST_KEYS: ReadonlySet<string> = new Set(['jsonrpc', 'id', 'method', 'params']);
-const RELATED_TASK = 'io.modelcontextprotocol/related-task';
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-const isIdOrToken = (value: unknown) => typeof value === 'string' || Number.isSafeInteger(value);
 
 /**
  * The envelope's JSON when the request meets every condition of the shortcut but the envelope's
@@ -62,16 +56,12 @@ const isIdOrToken = (value: unknown) => typeof value === 'string' || Number.isSa
  */
 function envelopeKey(request: InboundRequest): { key: string; revision: string } | undefined {
   const body = request.body;
-  if (!isObject(body)) return undefined;
-  for (const key of Object.keys(body)) if (!REQUEST_KEYS.has(key)) return undefined;
-  const { method, params } = body;
-  if (body.jsonrpc !== '2.0' || typeof method !== 'string' || !isIdOrToken(body.id)) return undefined;
-  if (!isObject(params)) return undefined;
-  const meta = params._meta;
-  if (!isObject(meta) || RELATED_TASK in meta || ('progressToken' in meta && !isIdOrToken(meta.progressToken))) return undefined;
-  const revision = meta[META.protocolVersion];
+  if (Array.isArray(body) || !isRequest(body)) return undefined;
+  // An object when present (the envelope check saw to it).
+  const meta = body.params?._meta as Record<string, unknown> | undefined;
+  const revision = meta?.[META.protocolVersion];
   if (typeof revision !== 'string' || !(MODERN_PROTOCOL_VERSIONS as readonly string[]).includes(revision)) return undefined;
-  if (request.protocolVersionHeader !== revision || request.mcpMethodHeader !== method) return undefined;
+  if (request.protocolVersionHeader !== revision || request.mcpMethodHeader !== body.method) return undefined;
   const key = JSON.stringify(meta);
   return key.length <= MAX_ENVELOPE_JSON ? { key, revision } : undefined;
 }
