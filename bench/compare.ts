@@ -16,6 +16,7 @@ import {
   commitOf,
   loadSampler,
   machineInfo,
+  packagesLine,
   measureInit,
   measureTools,
   versionOf,
@@ -308,6 +309,7 @@ function render(options: CompareOptions, list: Row[], meta: { date: string; elap
     const b = versionOf(baseline.root, pkg);
     return [pkg, a, b === a ? b : `**${b}**`];
   });
+  const [packages, loadedFrom] = packagesLine(self.from);
   const errors = list.filter((row) => row.firstError !== undefined);
   const out = [
     '# Side-by-side comparison: this checkout and a baseline',
@@ -325,10 +327,7 @@ function render(options: CompareOptions, list: Row[], meta: { date: string; elap
       ['', ''],
       [
         ...machineInfo(),
-        [
-          'our packages',
-          self.from === 'dist' ? 'their build (packages/<name>/dist), in both checkouts' : 'their sources through tsx, in both checkouts',
-        ],
+        [packages, `${loadedFrom}, in both checkouts`],
         ['load average (1 min) during the run', meta.load],
         ['rounds', String(options.rounds)],
         [

@@ -36,6 +36,16 @@ export interface Checkout {
 
 export type PackageSource = 'dist' | 'source';
 
+/** The report's line on where our packages loaded from. */
+export function packagesLine(from: PackageSource): [string, string] {
+  return [
+    'our packages',
+    from === 'dist'
+      ? 'their build (packages/<name>/dist, as published; `--from source`: the sources through tsx)'
+      : 'their TypeScript sources through tsx (`--from source`)',
+  ];
+}
+
 /** Node's `--import` of the resolve hook that loads our packages from their build. */
 const DIST_HOOK = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'loader', 'register.mjs')).href;
 

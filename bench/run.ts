@@ -54,6 +54,7 @@ import {
   type Checkout,
   type PackageSource,
   buildCheckout,
+  packagesLine,
   Child,
   MAX_OPS,
   REPORTED_PACKAGES,
@@ -135,12 +136,6 @@ if (args.from !== 'dist' && args.from !== 'source') throw new Error(`--from must
 /** Where our packages load from in every target (`--from`): their build, as a user installs them, by default. */
 const from: PackageSource = args.from;
 const self: Checkout = { label: 'this', root, from };
-const FROM_LINE: [string, string] = [
-  'our packages',
-  from === 'dist'
-    ? 'their build (packages/<name>/dist, as published; `--from source`: the sources through tsx)'
-    : 'their TypeScript sources through tsx (`--from source`)',
-];
 
 function positive(name: string, value: string | undefined): number {
   const number = Number(value);
@@ -397,7 +392,7 @@ async function main(): Promise<void> {
             date: new Date().toISOString(),
             command,
             commit: commitOf(root),
-            machine: [...machineInfo(), FROM_LINE, ...ERAS_PACKAGES.map((pkg): [string, string] => [pkg, versionOf(root, pkg)])]
+            machine: [...machineInfo(), packagesLine(from), ...ERAS_PACKAGES.map((pkg): [string, string] => [pkg, versionOf(root, pkg)])]
               .map(([k, v]) => `${k} ${v}`)
               .join(', '),
             note: args.note,
@@ -417,7 +412,7 @@ async function main(): Promise<void> {
     elapsedS,
     machine: [
       ...machineInfo(),
-      FROM_LINE,
+      packagesLine(from),
       ['commit', commitOf(root)],
       ['load average (1 min) during the run', loadSeen],
       ...(args.note === undefined ? [] : [['note', args.note] as [string, string]]),
