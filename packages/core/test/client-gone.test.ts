@@ -77,29 +77,34 @@ async function released(ref: WeakRef<object>): Promise<boolean> {
   return false;
 }
 
+/**
+ * An endpoint whose 2026-07-28 server is built only once the client of the first request has gone,
+ * so the lane serves a response that is already closed; `building` resolves as the build starts.
+ */
+async function serveBuiltAfterClientLeft(onCancelled: () => void = () => undefined) {
+  const building = deferred();
+  const served = await serve({
+    server: async (_session, context) => {
+      if (context.era === 'modern') {
+        building.resolve();
+        await (
+          await served.seen[0]!
+        ).closed;
+      }
+      return modernServer(() => undefined, onCancelled);
+    },
+  });
+  return { ...served, building: building.promise };
+}
+
 describe('a client that leaves before its answer (2026-07-28)', () => {
   it('releases a subscriptions/listen stream whose client left while the server was being built', async () => {
-    const building = deferred();
-    const { url, seen } = await serve({
-      server: async (_session, context) => {
-        if (context.era === 'modern') {
-          building.resolve();
-          // Built only once the client has gone: the lane then serves a response that is already closed.
-          await (
-            await seen[0]!
-          ).closed;
-        }
-        return modernServer(
-          () => undefined,
-          () => undefined,
-        );
-      },
-    });
+    const { url, seen, building } = await serveBuiltAfterClientLeft();
     const client = new AbortController();
     const listening = post(url, 'subscriptions/listen', { notifications: { toolsListChanged: true } }, client.signal).catch(
       (error: unknown) => error,
     );
-    await building.promise;
+    await building;
     client.abort();
     expect(await listening).toBeInstanceOf(Error);
     await (
@@ -112,27 +117,13 @@ describe('a client that leaves before its answer (2026-07-28)', () => {
   });
 
   it('cancels a call whose client left while the server was being built', async () => {
-    const building = deferred();
     const cancelled = deferred();
-    const { url, seen } = await serve({
-      server: async (_session, context) => {
-        if (context.era === 'modern') {
-          building.resolve();
-          await (
-            await seen[0]!
-          ).closed;
-        }
-        return modernServer(
-          () => undefined,
-          () => cancelled.resolve(),
-        );
-      },
-    });
+    const { url, seen, building } = await serveBuiltAfterClientLeft(() => cancelled.resolve());
     const client = new AbortController();
     const calling = post(url, 'tools/call', { name: 'wait_for_cancel', arguments: {} }, client.signal, 'wait_for_cancel').catch(
       (error: unknown) => error,
     );
-    await building.promise;
+    await building;
     client.abort();
     expect(await calling).toBeInstanceOf(Error);
     await (
