@@ -674,20 +674,8 @@ export class FuzzGenerator {
   #mutate(message: JObj, sessionKey: string | undefined, count: number): string[] {
     const r = this.#prng;
     const names: string[] = [];
-    const params = (): JObj => {
-      const current = message.get('params');
-      if (current instanceof JObj) return current;
-      const fresh = new JObj([]);
-      message.set('params', fresh);
-      return fresh;
-    };
-    const meta = (): JObj => {
-      const current = params().get('_meta');
-      if (current instanceof JObj) return current;
-      const fresh = new JObj([]);
-      params().set('_meta', fresh);
-      return fresh;
-    };
+    const params = (): JObj => message.child('params');
+    const meta = (): JObj => params().child('_meta');
     for (let i = 0; i < count; i += 1) {
       const mutation = r.int(0, 15);
       switch (mutation) {

@@ -91,6 +91,15 @@ export class JObj {
     this.entries.push([key, value]);
     return this;
   }
+
+  /** The object under `key`; an empty one is set there first when it holds anything else or nothing. */
+  child(key: string): JObj {
+    const current = this.get(key);
+    if (current instanceof JObj) return current;
+    const fresh = new JObj([]);
+    this.set(key, fresh);
+    return fresh;
+  }
 }
 
 export type J = null | boolean | number | string | JRaw | JObj | J[];

@@ -389,20 +389,8 @@ export class ModernFuzzGenerator {
   #mutate(built: Built, count: number): void {
     const r = this.#prng;
     const { message, tags } = built;
-    const params = (): JObj => {
-      const current = message.get('params');
-      if (current instanceof JObj) return current;
-      const fresh = new JObj([]);
-      message.set('params', fresh);
-      return fresh;
-    };
-    const meta = (): JObj => {
-      const current = params().get('_meta');
-      if (current instanceof JObj) return current;
-      const fresh = new JObj([]);
-      params().set('_meta', fresh);
-      return fresh;
-    };
+    const params = (): JObj => message.child('params');
+    const meta = (): JObj => params().child('_meta');
     const breaks = (tag: string) => tags.push(tag);
     for (let i = 0; i < count; i += 1) {
       switch (r.int(0, 21)) {
