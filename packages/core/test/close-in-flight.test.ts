@@ -53,6 +53,8 @@ const headers = {
 async function expectShuttingDown(response: Response): Promise<void> {
   expect(response.status).toBe(503);
   expect(response.headers.get('retry-after')).toBe('1');
+  // The connection goes with the answer: a kept-alive connection would hold the closing HTTP server open.
+  expect(response.headers.get('connection')).toBe('close');
   expect(await response.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32000, message: expect.stringMatching(/shutting down/) } });
 }
 

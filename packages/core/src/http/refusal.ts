@@ -69,6 +69,12 @@ export function writeRefusal(res: ServerResponse, refused: Refusal, sessionId?: 
 export const storeUnavailable = (): Refusal =>
   refusal(503, JsonRpcErrorCode.ServerError, 'Service Unavailable: the session store is unreachable', { headers: { 'retry-after': '1' } });
 
-/** The endpoint is closing (or closed): a passing condition for the client, which may try another process. */
+/**
+ * The endpoint is closing (or closed): a passing condition for the client, which may try another
+ * process. The connection goes with the answer: a client that kept it alive and asked again would
+ * hold the closing process's HTTP server open.
+ */
 export const shuttingDown = (): Refusal =>
-  refusal(503, JsonRpcErrorCode.ServerError, 'Service Unavailable: the MCP endpoint is shutting down', { headers: { 'retry-after': '1' } });
+  refusal(503, JsonRpcErrorCode.ServerError, 'Service Unavailable: the MCP endpoint is shutting down', {
+    headers: { 'retry-after': '1', connection: 'close' },
+  });
