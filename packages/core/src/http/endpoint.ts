@@ -95,7 +95,9 @@ export class HttpEndpoint {
     if (this.#settings.isClosed()) return shuttingDown();
     const { messages, batch } = parsed;
     const { lanes } = this.#settings;
-    const post = { ...request, messages, batch };
+    // Field by field: on Node 20's V8 a spread followed by new keys (`{ ...request, messages, batch }`)
+    // gives every object a map of its own, and every read of it downstream goes the slow way.
+    const post = { req: request.req, res: request.res, auth: request.auth, address: request.address, messages, batch };
     // Only what may be modern meets the SDK's classifier; the rest is legacy at no cost.
     if (mayBeModern(messages, batch, req.headers)) {
       const served = await lanes.modern.post(post);
