@@ -15,9 +15,8 @@
  * It writes its own section of bench/RESULTS.md, between markers: run alone (`--cases eras`) it
  * replaces that section and leaves the rest of the file as it was.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Pool } from 'undici';
-import { type Checkout, Child, MAX_OPS, type Windows, measure, withPool } from './harness.js';
+import { type Checkout, Child, MAX_OPS, type Windows, measure, replaceMarkedSection, withPool } from './harness.js';
 import { callEcho, callModern, callStateless, checkModern, checkStateless, openSession, runFor } from './load.js';
 import type { TargetName } from './protocol.js';
 import { type Sample, median } from './report.js';
@@ -392,20 +391,7 @@ export function erasSection(result: ErasResult, meta: ErasMeta, windows: Windows
   ];
 }
 
-/**
- * Replaces the section between the markers in `file`; without them, inserts it before the profiles'
- * section (where a full run puts it), or at the end.
- */
+/** Replaces the eras section of `file` (see {@link replaceMarkedSection}). */
 export function replaceErasSection(file: string, section: string[]): void {
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
-  const block = section.join('\n');
-  const begin = text.indexOf(BEGIN);
-  const end = text.indexOf(END);
-  let next: string;
-  if (begin >= 0 && end > begin) next = `${text.slice(0, begin)}${block}${text.slice(end + END.length)}`;
-  else {
-    const anchor = text.indexOf('\n## What the profiles showed');
-    next = anchor >= 0 ? `${text.slice(0, anchor)}\n${block}\n${text.slice(anchor)}` : `${text.trimEnd()}\n\n${block}\n`;
-  }
-  writeFileSync(file, next);
+  replaceMarkedSection(file, section, BEGIN, END);
 }

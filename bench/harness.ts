@@ -4,7 +4,7 @@
  * what a report says about the machine and a checkout.
  */
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -47,7 +47,7 @@ export function packagesLine(from: PackageSource): [string, string] {
 }
 
 /** Node's `--import` of the resolve hook that loads our packages from their build. */
-const DIST_HOOK = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'loader', 'register.mjs')).href;
+export const DIST_HOOK = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'loader', 'register.mjs')).href;
 
 /**
  * Builds a checkout's packages (its `turbo run build`; unchanged packages come from turbo's cache) when
@@ -252,4 +252,32 @@ export function loadSampler(): { stop(): string } {
       return `mean ${mean.toFixed(2)}, max ${Math.max(...loads).toFixed(2)} (${loads.length} samples; the bench alone keeps it near 2)`;
     },
   };
+}
+
+/**
+ * Replaces the section between the markers `begin` and `end` in `file` (a case run alone rewrites
+ * only its own section); without them, inserts it before the profiles' section (where a full run
+ * puts it), or at the end.
+ */
+export function replaceMarkedSection(file: string, section: string[], begin: string, end: string): void {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
+  const block = section.join('\n');
+  const from = text.indexOf(begin);
+  const to = text.indexOf(end);
+  let next: string;
+  if (from >= 0 && to > from) next = `${text.slice(0, from)}${block}${text.slice(to + end.length)}`;
+  else {
+    const anchor = text.indexOf('\n## What the profiles showed');
+    next = anchor >= 0 ? `${text.slice(0, anchor)}\n${block}\n${text.slice(anchor)}` : `${text.trimEnd()}\n\n${block}\n`;
+  }
+  writeFileSync(file, next);
+}
+
+/** The section between the markers in `file`, markers included; empty when it has none. */
+export function markedSection(file: string, begin: string, end: string): string[] {
+  if (!existsSync(file)) return [];
+  const text = readFileSync(file, 'utf8');
+  const from = text.indexOf(begin);
+  const to = text.indexOf(end);
+  return from >= 0 && to > from ? text.slice(from, to + end.length).split('\n') : [];
 }
