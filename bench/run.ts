@@ -24,6 +24,15 @@
  * default 5 rounds it takes about 5 minutes on 2 cores. `--profile-case modern|session|stateless`
  * profiles one of its lanes on its server.
  *
+ *   pnpm bench --cases instructions     # instructions per tools/call under valgrind's callgrind, alone
+ *
+ * The `instructions` case (bench/instructions.ts) counts the instructions a server runs per call in the
+ * eras case's deciding lanes (the SDK's 2026-07-28 `createMcpHandler`; ours on Fastify and Express,
+ * 2026-07-28 and in a session): steady to a few per cent between runs where CPU time moves with the
+ * machine's other work. Not in the default cases: it needs valgrind and takes about 10 minutes. It
+ * rewrites only its own section of RESULTS.md, which a full run keeps. `--instructions-warm` and
+ * `--instructions-calls` (default 6000 and 3000) set the calls before and while counting.
+ *
  * Our packages load in every target from their build (packages/<name>/dist, built first by `pnpm build`
  * through turbo's cache: what a user installs); `--from source` loads their TypeScript sources through
  * tsx instead, whose `keepNames` adds a `__name()` call to every function made at run time.
@@ -61,8 +70,10 @@ import {
   commitOf,
   loadSampler,
   machineInfo,
+  markedSection,
   measureInit,
   measureTools,
+  replaceMarkedSection,
   versionOf,
   withPool,
 } from './harness.js';
@@ -78,6 +89,7 @@ import {
   replaceErasSection,
 } from './eras.js';
 import { callEcho, openSession, runFor } from './load.js';
+import { INSTRUCTIONS_BEGIN, INSTRUCTIONS_END, instructionsSection, measureInstructions } from './instructions.js';
 import { summarizeProfile } from './profile.js';
 import { CREATION_ONLY, ERAS_ONLY, type TargetName, TARGETS, isTargetName } from './protocol.js';
 import { type HeapResult, type Meta, type Sample, type ThroughputCase, renderReport } from './report.js';
@@ -129,6 +141,8 @@ const { values: args } = parseArgs({
     'profile-ms': { type: 'string', default: '10000' },
     'profile-case': { type: 'string', default: 'tools' },
     from: { type: 'string', default: 'dist' },
+    'instructions-warm': { type: 'string', default: '6000' },
+    'instructions-calls': { type: 'string', default: '3000' },
   },
 });
 
@@ -352,6 +366,32 @@ async function main(): Promise<void> {
       command,
     });
   }
+  if (settings.cases.has('instructions')) {
+    if (settings.cases.size > 1) throw new Error('--cases instructions runs alone (it needs valgrind and the machine to itself)');
+    const counts = {
+      warm: positive('instructions-warm', args['instructions-warm']),
+      counted: positive('instructions-calls', args['instructions-calls']),
+      concurrency: 8,
+    };
+    const started = performance.now();
+    const samples = await measureInstructions(self, counts);
+    const machine = [
+      ...machineInfo(),
+      packagesLine(from),
+      ['@modelcontextprotocol/server', versionOf(root, '@modelcontextprotocol/server')],
+    ]
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    const elapsedS = (performance.now() - started) / 1000;
+    const section = instructionsSection(
+      samples,
+      { date: new Date().toISOString(), command, commit: commitOf(root), machine, elapsedS },
+      counts,
+    );
+    replaceMarkedSection(settings.out, section, INSTRUCTIONS_BEGIN, INSTRUCTIONS_END);
+    console.log(`\nwrote the instructions section of ${relative(process.cwd(), settings.out)} in ${elapsedS.toFixed(0)} s`);
+    return;
+  }
   const started = performance.now();
   // Other work on the machine skews ops/s: record the 1-minute load average through the run.
   const load = loadSampler();
@@ -428,7 +468,9 @@ async function main(): Promise<void> {
   const measured = [cases.tools1, cases.tools32, cases.init32].filter((entry) => entry.samples.size > 0);
   const tokenLines = tokens === undefined ? [] : tokenSection(tokens, [cases.tools1, cases.tools32]);
   const sections = tokenLines.length > 0 && erasLines.length > 0 ? [...tokenLines, '', ...erasLines] : [...tokenLines, ...erasLines];
-  writeFileSync(settings.out, renderReport(meta, measured, heap, cases, sections));
+  // A full run rewrites the file: the instructions case's section (run on its own) stays.
+  const kept = markedSection(settings.out, INSTRUCTIONS_BEGIN, INSTRUCTIONS_END);
+  writeFileSync(settings.out, renderReport(meta, measured, heap, cases, kept.length > 0 ? [...sections, '', ...kept] : sections));
   console.log(`\nwrote ${relative(process.cwd(), settings.out)} in ${elapsedS.toFixed(0)} s`);
 }
 
