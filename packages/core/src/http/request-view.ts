@@ -68,6 +68,7 @@ export function bindRequest(extra: MessageExtra, binding: RequestBinding): Messa
   if (extra.request instanceof HttpRequestView) bound.request = extra.request.bound(binding);
   // Not enumerable: a handler spreading requestInfo copies the headers only. Object.assign rather than
   // a spread: on Node 20's V8, a key added to a spread's copy gives every copy a map of its own.
-  if (extra.requestInfo !== undefined) bound.requestInfo = Object.defineProperty(Object.assign({}, extra.requestInfo), kBinding, { value: binding });
+  if (extra.requestInfo !== undefined)
+    bound.requestInfo = Object.defineProperty(Object.assign({}, extra.requestInfo), kBinding, { value: binding });
   return bound;
 }
