@@ -263,7 +263,7 @@ export function replaceMarkedSection(file: string, section: string[], begin: str
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
   const block = section.join('\n');
   const from = text.indexOf(begin);
-  const to = text.indexOf(end);
+  const to = from < 0 ? -1 : text.indexOf(end, from);
   let next: string;
   if (from >= 0 && to > from) next = `${text.slice(0, from)}${block}${text.slice(to + end.length)}`;
   else {
@@ -278,6 +278,6 @@ export function markedSection(file: string, begin: string, end: string): string[
   if (!existsSync(file)) return [];
   const text = readFileSync(file, 'utf8');
   const from = text.indexOf(begin);
-  const to = text.indexOf(end);
+  const to = from < 0 ? -1 : text.indexOf(end, from);
   return from >= 0 && to > from ? text.slice(from, to + end.length).split('\n') : [];
 }

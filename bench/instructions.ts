@@ -10,10 +10,10 @@
  * server (the conformance fixture with `echo`); after `warm` calls at concurrency 8 (V8 has
  * optimized the path by then), counting is switched on for `counted` calls and off again
  * (`callgrind_control`), and the count divided by the calls. Needs valgrind (`apt-get install
- * valgrind`); a run takes a few minutes, most of it the SDK's handler, fifty times slower under
+ * valgrind`); a run takes about four minutes, most of it the SDK's handler, fifty times slower under
  * callgrind. Run alone (`pnpm bench --cases instructions`), it replaces its section of RESULTS.md.
  */
-import { execFileSync, fork } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +59,18 @@ function requireValgrind(): void {
   }
 }
 
+/**
+ * Ends a target under callgrind: SIGTERM lets valgrind remove its control pipes (SIGKILL would leave
+ * them in the temporary directory); SIGKILL when it has not exited in 10 s.
+ */
+async function stop(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<boolean>((resolve) => proc.once('exit', () => resolve(true)));
+  proc.kill('SIGTERM');
+  const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000).unref());
+  if (!(await Promise.race([exited, timer]))) proc.kill('SIGKILL');
+}
+
 /** Counts one lane of one target in a process of its own under callgrind. */
 async function countLane(self: Checkout, lane: LaneKey, counts: InstructionCounts): Promise<InstructionSample> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-callgrind-'));
@@ -84,7 +96,10 @@ async function countLane(self: Checkout, lane: LaneKey, counts: InstructionCount
   try {
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${lane.target} did not start under callgrind in 120 s`)), 120_000);
-      proc.once('exit', () => reject(new Error(`${lane.target} exited under callgrind before it was ready`)));
+      proc.once('exit', () => {
+        clearTimeout(timer);
+        reject(new Error(`${lane.target} exited under callgrind before it was ready`));
+      });
       proc.on('message', (message: ChildMessage) => {
         if (message.type !== 'ready') return;
         clearTimeout(timer);
@@ -113,7 +128,7 @@ async function countLane(self: Checkout, lane: LaneKey, counts: InstructionCount
       await pool.close();
     }
   } finally {
-    proc.kill('SIGKILL');
+    await stop(proc);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -167,9 +182,9 @@ export function instructionsSection(
     `Machine: ${meta.machine}.`,
     '',
     'The eras case’s server and lanes, each target in a process of its own under valgrind’s callgrind:',
-    `${counts.warm.toLocaleString('en-US')} calls at concurrency ${counts.concurrency} to warm it (the SDK’s handler a third of that), then the`,
-    `instructions of the next ${counts.counted.toLocaleString('en-US')} (the SDK’s: a third) counted, divided by the calls. The count moves`,
-    'by a few per cent between runs (up to 8% on Express), whatever else the machine runs; it leaves out the kernel’s work for',
+    `${counts.warm.toLocaleString('en-US')} calls at concurrency ${counts.concurrency} to warm it (the SDK’s handler 1/${SDK_SHARE} of that), then the`,
+    `instructions of the next ${counts.counted.toLocaleString('en-US')} (the SDK’s: 1/${SDK_SHARE}) counted, divided by the calls. The count moves`,
+    'little between runs, whatever else the machine runs (in two runs: 3% or less, 8% for Express in a session); it leaves out the kernel’s work for',
     'the process (one `read` and one `writev` a call for every target), which the eras case’s CPU time',
     'includes: a target’s share of that time is larger than its share of these instructions.',
     '',
@@ -181,7 +196,7 @@ export function instructionsSection(
     '| --- | --- | --- |',
     ...verdict('Fastify', 'ours-fastify'),
     ...verdict('Express', 'ours-auto'),
-    ...(Number.isFinite(floor)
+    ...(Number.isFinite(floor) && floor / sdk > 0.1
       ? [
           '',
           `On Express, Express alone (\`express-floor\`: reading each body and answering a fixed JSON-RPC result, no`,

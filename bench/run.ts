@@ -29,7 +29,7 @@
  * The `instructions` case (bench/instructions.ts) counts the instructions a server runs per call in the
  * eras case's deciding lanes (the SDK's 2026-07-28 `createMcpHandler`; ours on Fastify and Express,
  * 2026-07-28 and in a session): steady to a few per cent between runs where CPU time moves with the
- * machine's other work. Not in the default cases: it needs valgrind and takes about 10 minutes. It
+ * machine's other work. Not in the default cases: it needs valgrind and takes about four minutes. It
  * rewrites only its own section of RESULTS.md, which a full run keeps. `--instructions-warm` and
  * `--instructions-calls` (default 6000 and 3000) set the calls before and while counting.
  *
@@ -470,7 +470,8 @@ async function main(): Promise<void> {
   const sections = tokenLines.length > 0 && erasLines.length > 0 ? [...tokenLines, '', ...erasLines] : [...tokenLines, ...erasLines];
   // A full run rewrites the file: the instructions case's section (run on its own) stays.
   const kept = markedSection(settings.out, INSTRUCTIONS_BEGIN, INSTRUCTIONS_END);
-  writeFileSync(settings.out, renderReport(meta, measured, heap, cases, kept.length > 0 ? [...sections, '', ...kept] : sections));
+  const withKept = kept.length === 0 ? sections : sections.length === 0 ? kept : [...sections, '', ...kept];
+  writeFileSync(settings.out, renderReport(meta, measured, heap, cases, withKept));
   console.log(`\nwrote ${relative(process.cwd(), settings.out)} in ${elapsedS.toFixed(0)} s`);
 }
 
