@@ -39,6 +39,7 @@ export const ERAS_TARGETS: ReadonlyArray<readonly [TargetName, readonly Lane[]]>
   ['ours-fastify-stateless', ['stateless']],
   ['ours-auto', ['modern', 'session']],
   ['ours-stateless', ['stateless']],
+  ['ours-koa', ['modern', 'session']],
 ];
 
 const CONCURRENCIES = [1, 32] as const;
@@ -213,10 +214,12 @@ interface Goal {
 
 /** The issue's targets at c=32, per adapter, then the comparisons it asks for without a target. */
 function goals(result: ErasResult): Goal[] {
-  const adapters = [
+  // Koa has no stateless target: its legacy stateless mode is the same lane as on the others.
+  const adapters: ReadonlyArray<readonly [string, TargetName, TargetName | undefined]> = [
     ['Fastify', 'ours-fastify', 'ours-fastify-stateless'],
     ['Express', 'ours-auto', 'ours-stateless'],
-  ] as const;
+    ['Koa', 'ours-koa', undefined],
+  ];
   const out: Goal[] = [];
   const judged = (label: string, bound: number, r: Ratio): Goal => ({
     label,
@@ -243,6 +246,7 @@ function goals(result: ErasResult): Goal[] {
     );
   }
   for (const [adapter, ours, stateless] of adapters) {
+    if (stateless === undefined) continue;
     out.push({
       label: `legacy stateless on ${adapter} against the SDK’s (no target)`,
       met: undefined,
@@ -364,9 +368,9 @@ export function erasSection(result: ErasResult, meta: ErasMeta, windows: Windows
     'a resource template and 5 prompts; it lists 2026-07-28) with `echo` added, which every call calls.',
     "`sdk-v2-handler` is the SDK’s `createMcpHandler` (`legacy: 'stateless'`), which builds a server from",
     'that factory for every request of either era; `sdk-v2-sse` is its sessionful transport, a server per',
-    "session. Ours on the default endpoint (`ours-fastify`, `ours-auto`: legacy `'sessions'`) serves",
-    "2026-07-28 beside the sessions from one server per process; `-stateless` is `legacy: 'stateless'`,",
-    'one server per process and protocol version.',
+    'session. Ours on the default endpoint (`ours-fastify`, `ours-auto` on Express, `ours-koa`: legacy',
+    "`'sessions'`) serves 2026-07-28 beside the sessions from one server per process; `-stateless` is",
+    "`legacy: 'stateless'`, one server per process and protocol version.",
     '',
     'One operation is one `tools/call` POST, answered: for 2026-07-28 with the `_meta` envelope and the',
     '`MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers (one answer is checked for the echo and',

@@ -30,6 +30,8 @@ export const INSTRUCTION_LANES: readonly LaneKey[] = [
   { target: 'ours-fastify', lane: 'session' },
   { target: 'ours-auto', lane: 'modern' },
   { target: 'ours-auto', lane: 'session' },
+  { target: 'ours-koa', lane: 'modern' },
+  { target: 'ours-koa', lane: 'session' },
   // Express with no MCP at all, answering the same POSTs with fixed bodies: what Express itself costs.
   { target: 'express-floor', lane: 'session' },
 ];
@@ -197,6 +199,7 @@ export function instructionsSection(
     '| --- | --- | --- |',
     ...verdict('Fastify', 'ours-fastify'),
     ...verdict('Express', 'ours-auto'),
+    ...verdict('Koa', 'ours-koa'),
     ...(Number.isFinite(floor)
       ? [
           '',

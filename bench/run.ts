@@ -15,19 +15,19 @@
  *   pnpm bench --profile ours-fastify --profile-case modern  # ... 2026-07-28 tools/call c=32 (the eras case's server)
  *
  * The `eras` case (bench/eras.ts) measures a `tools/call` at c=1 and c=32 in the 2026-07-28 lane, in a
- * legacy session and legacy stateless, of ours on Fastify and Express and of the SDK v2
+ * legacy session and legacy stateless, of ours on Fastify, Express and Koa and of the SDK v2
  * (`createMcpHandler`, a server per request; its sessionful transport), every target serving the
  * conformance fixture server with `echo`, and judges the issue's targets for 2026-07-28: server CPU
  * per call at most 1/10 of `createMcpHandler`'s, and within 1.5× of our legacy-session lane on the
  * same adapter. Run with other cases it is a section of the full report; run alone it rewrites only
  * that section (between its markers), so the rest of RESULTS.md keeps the full run's numbers. At the
- * default 5 rounds it takes about 5 minutes on 2 cores. `--profile-case modern|session|stateless`
+ * default 5 rounds it takes about 6 minutes on 2 cores. `--profile-case modern|session|stateless`
  * profiles one of its lanes on its server.
  *
  *   pnpm bench --cases instructions     # instructions per tools/call under valgrind's callgrind, alone
  *
  * The `instructions` case (bench/instructions.ts) counts the instructions a server runs per call in the
- * eras case's deciding lanes (the SDK's 2026-07-28 `createMcpHandler`; ours on Fastify and Express,
+ * eras case's deciding lanes (the SDK's 2026-07-28 `createMcpHandler`; ours on Fastify, Express and Koa,
  * 2026-07-28 and in a session): it moves by under a tenth between runs where CPU time moves by up to
  * ±40% with the machine's other work. Not in the default cases: it needs valgrind and takes about four minutes. It
  * rewrites only its own section of RESULTS.md, which a full run keeps. `--instructions-warm` and
