@@ -2,8 +2,9 @@
  * The `instructions` case: the CPU instructions a server spends per `tools/call`, counted by
  * valgrind's callgrind, for the eras case's lanes. Where the eras case reads each target's CPU time,
  * which moves with whatever else the machine runs (±40% between runs on a shared host), this count
- * moves far less between runs (in three: 3% or less for our Fastify lanes, up to 9% for the SDK's handler
- * and Express): the steadier check of the eras case's targets. It
+ * moves less between runs, though timing still decides how many calls a turn of the event loop serves
+ * (in five runs here: up to 16% for the SDK's handler, 1% for ours on Fastify in the 2026-07-28 lane, one
+ * session-lane run 24% above the other four): the steadier check of the eras case's targets. It
  * leaves out what the kernel does for the process (one `read` and one `writev` per call, the same for
  * every target), so it says more about the code than about the whole cost of a call.
  *
@@ -187,7 +188,7 @@ export function instructionsSection(
     'The eras case’s server and lanes, each target in a process of its own under valgrind’s callgrind:',
     `${counts.warm.toLocaleString('en-US')} calls at concurrency ${counts.concurrency} to warm it (the SDK’s handler 1/${SDK_SHARE} of that), then the`,
     `instructions of the next ${counts.counted.toLocaleString('en-US')} (the SDK’s: 1/${SDK_SHARE}) counted, divided by the calls. The count moves`,
-    'far less than CPU time between runs, whatever else the machine runs (in three runs: 3% or less for our Fastify lanes, up to 9% for the SDK’s handler and Express); it leaves out the kernel’s work for',
+    'less than CPU time between runs, though timing still decides how many calls a turn of the event loop serves (in five runs here: ours on Fastify, 2026-07-28, 347–351 k; the SDK’s handler 4,775–5,537 k; one session-lane run 24% above the other four); it leaves out the kernel’s work for',
     'the process (one `read` and one `writev` a call for every target), which the eras case’s CPU time',
     'includes: a target’s share of that time is larger than its share of these instructions.',
     '',

@@ -28,8 +28,8 @@
  *
  * The `instructions` case (bench/instructions.ts) counts the instructions a server runs per call in the
  * eras case's deciding lanes (the SDK's 2026-07-28 `createMcpHandler`; ours on Fastify, Express and Koa,
- * 2026-07-28 and in a session): it moves by under a tenth between runs where CPU time moves by up to
- * ±40% with the machine's other work. Not in the default cases: it needs valgrind and takes about four minutes. It
+ * 2026-07-28 and in a session): steadier than CPU time, which moves by up to ±40% with the machine's
+ * other work, though not fixed (see its file). Not in the default cases: it needs valgrind and takes about four minutes. It
  * rewrites only its own section of RESULTS.md, which a full run keeps. `--instructions-warm` and
  * `--instructions-calls` (default 6000 and 3000) set the calls before and while counting.
  *
