@@ -25,11 +25,26 @@ import { type Sample, median } from './report.js';
 export type Lane = 'modern' | 'session' | 'stateless';
 export const LANES: readonly Lane[] = ['modern', 'session', 'stateless'];
 
-const LANE_TITLES: Record<Lane, string> = {
+export const LANE_TITLES: Record<Lane, string> = {
   modern: '2026-07-28',
   session: 'legacy, in a session',
   stateless: 'legacy, stateless',
 };
+
+/**
+ * Our adapters as the targets judge them: the name, the target on the default endpoint (2026-07-28
+ * beside sessions), and its legacy-stateless target. Koa has none: its legacy stateless mode is the
+ * same lane as on the others.
+ */
+export const ADAPTERS: ReadonlyArray<readonly [adapter: string, ours: TargetName, stateless: TargetName | undefined]> = [
+  ['Fastify', 'ours-fastify', 'ours-fastify-stateless'],
+  ['Express', 'ours-auto', 'ours-stateless'],
+  ['Koa', 'ours-koa', undefined],
+];
+
+/** The issue's bounds for 2026-07-28: CPU per call against `createMcpHandler`'s, and against our session lane. */
+export const SDK_BOUND = 0.1;
+export const SESSION_BOUND = 1.5;
 
 /** The targets of the case, and the lanes each one's process is measured in. */
 export const ERAS_TARGETS: ReadonlyArray<readonly [TargetName, readonly Lane[]]> = [
@@ -214,12 +229,7 @@ interface Goal {
 
 /** The issue's targets at c=32, per adapter, then the comparisons it asks for without a target. */
 function goals(result: ErasResult): Goal[] {
-  // Koa has no stateless target: its legacy stateless mode is the same lane as on the others.
-  const adapters: ReadonlyArray<readonly [string, TargetName, TargetName | undefined]> = [
-    ['Fastify', 'ours-fastify', 'ours-fastify-stateless'],
-    ['Express', 'ours-auto', 'ours-stateless'],
-    ['Koa', 'ours-koa', undefined],
-  ];
+  const adapters = ADAPTERS;
   const out: Goal[] = [];
   const judged = (label: string, bound: number, r: Ratio): Goal => ({
     label,
@@ -231,7 +241,7 @@ function goals(result: ErasResult): Goal[] {
     out.push(
       judged(
         `2026-07-28 on ${adapter}: server CPU per call ≤ 1/10 of the SDK’s \`createMcpHandler\``,
-        0.1,
+        SDK_BOUND,
         ratio(result, { target: ours, lane: 'modern' }, SDK_MODERN),
       ),
     );
@@ -240,7 +250,7 @@ function goals(result: ErasResult): Goal[] {
     out.push(
       judged(
         `2026-07-28 on ${adapter}: within 1.5× of our legacy-session lane on the same adapter`,
-        1.5,
+        SESSION_BOUND,
         ratio(result, { target: ours, lane: 'modern' }, { target: ours, lane: 'session' }),
       ),
     );

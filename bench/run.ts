@@ -29,8 +29,8 @@
  * The `instructions` case (bench/instructions.ts) counts the instructions a server runs per call in the
  * eras case's deciding lanes (the SDK's 2026-07-28 `createMcpHandler`; ours on Fastify, Express and Koa,
  * 2026-07-28 and in a session): steadier than CPU time, which moves by up to ±40% with the machine's
- * other work, though not fixed (see its file). Not in the default cases: it needs valgrind and takes about four minutes. It
- * rewrites only its own section of RESULTS.md, which a full run keeps. `--instructions-warm` and
+ * other work, though not fixed (see its file). Not in the default cases: it needs valgrind and takes
+ * about four minutes. It rewrites only its own section of RESULTS.md, which a full run keeps. `--instructions-warm` and
  * `--instructions-calls` (default 6000 and 3000) set the calls before and while counting.
  *
  * Our packages load in every target from their build (packages/<name>/dist, built first by `pnpm build`
@@ -332,6 +332,13 @@ async function profile(target: TargetName, which: ProfileCase, checkout: Checkou
   for (const o of summary.origins) console.log(`${o.selfMs.toFixed(0).padStart(8)}  ${pct(o.selfMs)}  ${o.origin}`);
 }
 
+/** What a case's section says of the machine, where our packages loaded from, and the versions of `packages`. */
+function machineLine(packages: readonly string[]): string {
+  return [...machineInfo(), packagesLine(from), ...packages.map((pkg): [string, string] => [pkg, versionOf(root, pkg)])]
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+}
+
 async function main(): Promise<void> {
   const baseline: Checkout | undefined =
     args.baseline === undefined
@@ -375,13 +382,7 @@ async function main(): Promise<void> {
     };
     const started = performance.now();
     const samples = await measureInstructions(self, counts);
-    const machine = [
-      ...machineInfo(),
-      packagesLine(from),
-      ['@modelcontextprotocol/server', versionOf(root, '@modelcontextprotocol/server')],
-    ]
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ');
+    const machine = machineLine(['@modelcontextprotocol/server']);
     const elapsedS = (performance.now() - started) / 1000;
     const section = instructionsSection(
       samples,
@@ -432,9 +433,7 @@ async function main(): Promise<void> {
             date: new Date().toISOString(),
             command,
             commit: commitOf(root),
-            machine: [...machineInfo(), packagesLine(from), ...ERAS_PACKAGES.map((pkg): [string, string] => [pkg, versionOf(root, pkg)])]
-              .map(([k, v]) => `${k} ${v}`)
-              .join(', '),
+            machine: machineLine(ERAS_PACKAGES),
             note: args.note,
           },
           settings,
