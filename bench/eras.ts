@@ -229,7 +229,6 @@ interface Goal {
 
 /** The issue's targets at c=32, per adapter, then the comparisons it asks for without a target. */
 function goals(result: ErasResult): Goal[] {
-  const adapters = ADAPTERS;
   const out: Goal[] = [];
   const judged = (label: string, bound: number, r: Ratio): Goal => ({
     label,
@@ -237,7 +236,7 @@ function goals(result: ErasResult): Goal[] {
     ratio: r,
     met: Number.isFinite(r.value) ? r.value <= bound : undefined,
   });
-  for (const [adapter, ours] of adapters) {
+  for (const [adapter, ours] of ADAPTERS) {
     out.push(
       judged(
         `2026-07-28 on ${adapter}: server CPU per call ≤ 1/10 of the SDK’s \`createMcpHandler\``,
@@ -246,7 +245,7 @@ function goals(result: ErasResult): Goal[] {
       ),
     );
   }
-  for (const [adapter, ours] of adapters) {
+  for (const [adapter, ours] of ADAPTERS) {
     out.push(
       judged(
         `2026-07-28 on ${adapter}: within 1.5× of our legacy-session lane on the same adapter`,
@@ -255,7 +254,7 @@ function goals(result: ErasResult): Goal[] {
       ),
     );
   }
-  for (const [adapter, ours, stateless] of adapters) {
+  for (const [adapter, ours, stateless] of ADAPTERS) {
     if (stateless === undefined) continue;
     out.push({
       label: `legacy stateless on ${adapter} against the SDK’s (no target)`,
